@@ -1,0 +1,51 @@
+# Every target bootstraps .venv from requirements.txt when needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Use the venv's own "python3" kernel, whatever kernels the user has installed elsewhere.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export MPLBACKEND := Agg
+PORT ?= 8000
+
+.PHONY: help book test lint lab serve bench clean
+
+help:
+	@echo "make book   build the website into _build/html (runs every notebook)"
+	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
+	@echo "make lab    open Jupyter Lab in the project's environment"
+	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
+	@echo "make bench  time the optimizers and the notebooks"
+	@echo "make clean  remove the build and caches (keeps .venv)"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "Open _build/html/index.html in a browser, or run: make serve"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env book tests
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab book/
+
+serve:
+	@test -f _build/html/index.html || { echo "No site yet: run make book first"; exit 1; }
+	$(PYTHON) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: $(STAMP)
+	$(PY) benchmarks/optim_step.py
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

@@ -1,0 +1,15 @@
+"""Shared code of the course *Optimization for Neural Networks*.
+
+Modules
+-------
+objectives
+    Test functions (bowls, ravines, Rosenbrock, ...) with their minima and plot windows.
+training
+    Run an optimizer on a test function; train a model (``fit``), early stopping, LR finder.
+data
+    Small seeded data sets that ship with the packages, and reproducible loaders.
+plotting
+    The course's figure style, contour plots with paths, loss curves, animations.
+"""
+
+__version__ = "0.1.0"

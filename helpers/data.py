@@ -1,0 +1,181 @@
+"""Small, seeded data sets that ship with the course's packages (nothing is downloaded).
+
+- :func:`toy_regression`: the four points of the worked example, ``y = 2x``.
+- :func:`linear_data`: noisy points around a line, for regression experiments.
+- :func:`two_moons`: scikit-learn's two interleaved half-moons, split and as tensors.
+- :func:`digits`: scikit-learn's 8x8 handwritten digits (the offline stand-in for MNIST).
+- :func:`make_loader`: a seeded, shuffling ``DataLoader`` over tensors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits, make_moons
+from sklearn.model_selection import train_test_split
+from torch.utils.data import DataLoader, TensorDataset
+
+__all__ = ["Split", "digits", "linear_data", "make_loader", "toy_regression", "two_moons"]
+
+
+@dataclass
+class Split:
+    """Training and test tensors of a classification data set.
+
+    Attributes
+    ----------
+    X_train, X_test : torch.Tensor
+        Float32 features, shape ``(n, num_features)``, standardised with the training
+        set's mean and standard deviation.
+    y_train, y_test : torch.Tensor
+        Int64 class labels, shape ``(n,)``.
+    num_classes : int
+    """
+
+    X_train: torch.Tensor
+    X_test: torch.Tensor
+    y_train: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+
+    @property
+    def num_features(self) -> int:
+        """Number of input features."""
+        return self.X_train.shape[1]
+
+
+def toy_regression() -> tuple[torch.Tensor, torch.Tensor]:
+    """The worked example's data: ``x = 1, 2, 3, 4`` and ``y = 2x``.
+
+    Returns
+    -------
+    x, y : torch.Tensor
+        Float32, shape ``(4,)``.
+    """
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    return x, 2 * x
+
+
+def linear_data(
+    n: int = 200, w: float = 2.0, b: float = 0.5, noise: float = 0.3, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points ``y = w x + b + noise`` with ``x`` uniform in ``[-1, 1]``.
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    w, b : float
+        True slope and intercept.
+    noise : float
+        Standard deviation of the Gaussian noise (non-negative).
+    seed : int
+        Seed of the random generator.
+
+    Returns
+    -------
+    x, y : torch.Tensor
+        Float32, shape ``(n,)``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    generator = torch.Generator().manual_seed(seed)
+    x = 2 * torch.rand(n, generator=generator) - 1
+    y = w * x + b + noise * torch.randn(n, generator=generator)
+    return x, y
+
+
+def two_moons(
+    n_samples: int = 1000, noise: float = 0.2, test_size: float = 0.25, seed: int = 0
+) -> Split:
+    """Two interleaved half-moons (scikit-learn's ``make_moons``), split and standardised.
+
+    Parameters
+    ----------
+    n_samples : int
+        Total number of points.
+    noise : float
+        Standard deviation of the Gaussian noise added to the points.
+    test_size : float
+        Fraction held out for testing, in ``(0, 1)``.
+    seed : int
+        Seed for the points and the split.
+
+    Returns
+    -------
+    Split
+    """
+    X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return _split(X, y, test_size, seed, num_classes=2)
+
+
+def digits(test_size: float = 0.25, seed: int = 0) -> Split:
+    """Scikit-learn's handwritten digits: 1797 images of 8x8 pixels, 10 classes.
+
+    The images are flattened to 64 features. This small set ships with scikit-learn, so
+    it works offline; it plays the role MNIST plays in larger courses.
+
+    Parameters
+    ----------
+    test_size : float
+        Fraction held out for testing, in ``(0, 1)``.
+    seed : int
+        Seed for the (stratified) split.
+
+    Returns
+    -------
+    Split
+    """
+    X, y = load_digits(return_X_y=True)
+    return _split(X, y, test_size, seed, num_classes=10)
+
+
+def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int, num_classes: int) -> Split:
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std[std == 0] = 1.0
+    return Split(
+        X_train=torch.tensor((X_train - mean) / std, dtype=torch.float32),
+        X_test=torch.tensor((X_test - mean) / std, dtype=torch.float32),
+        y_train=torch.tensor(y_train, dtype=torch.int64),
+        y_test=torch.tensor(y_test, dtype=torch.int64),
+        num_classes=num_classes,
+    )
+
+
+def make_loader(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0
+) -> DataLoader:
+    """A ``DataLoader`` over ``(X, y)`` whose shuffling is reproducible.
+
+    Parameters
+    ----------
+    X, y : torch.Tensor
+        Inputs and targets with the same first dimension.
+    batch_size : int
+        Examples per mini-batch; the last batch may be smaller.
+    shuffle : bool
+        Reshuffle the examples at the start of every epoch.
+    seed : int
+        Seed of the loader's own random generator.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator
+    )

@@ -1,0 +1,292 @@
+"""Test functions for optimizers: bowls, ravines, bananas and saddles.
+
+Every objective is an :class:`Objective`: a formula that works on NumPy arrays (for
+contour plots) and on PyTorch tensors (for autograd), together with its known minima
+and a plotting window that shows the interesting part of the landscape.
+
+Examples
+--------
+>>> import torch
+>>> from helpers.objectives import rosenbrock
+>>> f = rosenbrock()
+>>> float(f(torch.tensor([1.0, 1.0])))
+0.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+__all__ = [
+    "Objective",
+    "beale",
+    "himmelblau",
+    "parabola",
+    "quadratic",
+    "rosenbrock",
+    "saddle",
+]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A function to minimise, with what we know about it.
+
+    Parameters
+    ----------
+    name : str
+        Human-readable name with the formula, used in plot titles.
+    formula : callable
+        ``formula(*coords)`` takes one array per coordinate (NumPy arrays or PyTorch
+        tensors of the same shape) and returns the function value elementwise.
+    dim : int
+        Number of coordinates.
+    minima : tuple of tuple of float
+        The global minimisers, one tuple of coordinates each.
+    min_value : float
+        The value of the function at its minimisers.
+    xlim, ylim : tuple of float
+        A plotting window (``ylim`` is the value range for 1-D objectives).
+    log_levels : bool
+        Whether contour levels should be spaced logarithmically (for steep valleys).
+    """
+
+    name: str
+    formula: Callable = field(repr=False)
+    dim: int
+    minima: tuple[tuple[float, ...], ...]
+    min_value: float
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    log_levels: bool = False
+
+    def __call__(self, point: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+        """Evaluate at ``point``, whose last axis holds the ``dim`` coordinates.
+
+        Parameters
+        ----------
+        point : torch.Tensor or numpy.ndarray
+            Shape ``(..., dim)``.
+
+        Returns
+        -------
+        torch.Tensor or numpy.ndarray
+            Shape ``(...)``: one value per point.
+        """
+        if point.shape[-1] != self.dim:
+            raise ValueError(
+                f"point must have {self.dim} coordinate(s) in its last axis, "
+                f"got shape {tuple(point.shape)}"
+            )
+        return self.formula(*(point[..., i] for i in range(self.dim)))
+
+    def gradient(self, point: torch.Tensor | np.ndarray) -> np.ndarray:
+        """The gradient at one ``point``, computed with autograd.
+
+        Parameters
+        ----------
+        point : array_like
+            Shape ``(dim,)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(dim,)``, float64.
+        """
+        x = torch.tensor(np.asarray(point, dtype=np.float64), requires_grad=True)
+        (grad,) = torch.autograd.grad(self(x), x)
+        return grad.numpy()
+
+    def distance_to_minimum(self, points: np.ndarray) -> np.ndarray:
+        """Euclidean distance from each point to the nearest global minimiser.
+
+        Parameters
+        ----------
+        points : numpy.ndarray
+            Shape ``(n, dim)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n,)``.
+        """
+        points = np.asarray(points, dtype=np.float64)
+        minima = np.asarray(self.minima, dtype=np.float64)
+        gaps = points[:, None, :] - minima[None, :, :]
+        return np.linalg.norm(gaps, axis=-1).min(axis=1)
+
+    def grid(self, num: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Values on a regular grid over the plotting window (2-D objectives only).
+
+        Parameters
+        ----------
+        num : int
+            Grid points per axis.
+
+        Returns
+        -------
+        X, Y, Z : numpy.ndarray
+            Each of shape ``(num, num)``, ready for ``plt.contour(X, Y, Z)``.
+        """
+        if self.dim != 2:
+            raise ValueError(f"grid() needs a 2-D objective, {self.name} has dim={self.dim}")
+        X, Y = np.meshgrid(np.linspace(*self.xlim, num), np.linspace(*self.ylim, num))
+        return X, Y, self.formula(X, Y)
+
+
+def parabola(a: float = 1.0) -> Objective:
+    """The 1-D parabola :math:`f(x) = a x^2`, minimum 0 at :math:`x = 0`.
+
+    Parameters
+    ----------
+    a : float
+        Curvature factor, must be positive; the second derivative is ``2 a``.
+
+    Returns
+    -------
+    Objective
+    """
+    _check_positive(a=a)
+    return Objective(
+        name=f"f(x) = {a:g}·x²" if a != 1 else "f(x) = x²",
+        formula=lambda x: a * x**2,
+        dim=1,
+        minima=((0.0,),),
+        min_value=0.0,
+        xlim=(-10.0, 10.0),
+        ylim=(0.0, 100.0 * a),
+    )
+
+
+def quadratic(mu: float = 1.0, L: float = 10.0) -> Objective:
+    """The 2-D quadratic bowl :math:`f(x, y) = \\tfrac12(\\mu x^2 + L y^2)`.
+
+    Its Hessian is ``diag(mu, L)``, so its condition number is ``kappa = L / mu``.
+    ``mu == L`` gives a round bowl; ``L >> mu`` gives a long, narrow ravine along x.
+
+    Parameters
+    ----------
+    mu : float
+        Smallest curvature, must be positive.
+    L : float
+        Largest curvature, must be at least ``mu``.
+
+    Returns
+    -------
+    Objective
+    """
+    _check_positive(mu=mu, L=L)
+    if L < mu:
+        raise ValueError(f"L must be >= mu, got L={L} and mu={mu}")
+    half_height = 10.0 if L == mu else 4.0
+    return Objective(
+        name=f"f(x, y) = ({mu:g}·x² + {L:g}·y²) / 2",
+        formula=lambda x, y: 0.5 * (mu * x**2 + L * y**2),
+        dim=2,
+        minima=((0.0, 0.0),),
+        min_value=0.0,
+        xlim=(-10.0, 10.0),
+        ylim=(-half_height, half_height),
+    )
+
+
+def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
+    """Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b (y - x^2)^2`.
+
+    The minimum 0 lies at :math:`(a, a^2)` at the end of a long, curved, flat valley.
+
+    Parameters
+    ----------
+    a, b : float
+        Shape parameters; ``b`` must be positive.
+
+    Returns
+    -------
+    Objective
+    """
+    _check_positive(b=b)
+    return Objective(
+        name="Rosenbrock",
+        formula=lambda x, y: (a - x) ** 2 + b * (y - x**2) ** 2,
+        dim=2,
+        minima=((a, a**2),),
+        min_value=0.0,
+        xlim=(-2.0, 2.0),
+        ylim=(-1.0, 3.0),
+        log_levels=True,
+    )
+
+
+def beale() -> Objective:
+    """Beale's function, minimum 0 at (3, 0.5), with flat plateaus and sharp ridges.
+
+    Returns
+    -------
+    Objective
+    """
+    return Objective(
+        name="Beale",
+        formula=lambda x, y: (
+            (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+        ),
+        dim=2,
+        minima=((3.0, 0.5),),
+        min_value=0.0,
+        xlim=(-4.5, 4.5),
+        ylim=(-4.5, 4.5),
+        log_levels=True,
+    )
+
+
+def himmelblau() -> Objective:
+    """Himmelblau's function :math:`(x^2 + y - 11)^2 + (x + y^2 - 7)^2`: four minima of value 0.
+
+    Returns
+    -------
+    Objective
+    """
+    return Objective(
+        name="Himmelblau",
+        formula=lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
+        dim=2,
+        minima=(
+            (3.0, 2.0),
+            (-2.805118, 3.131312),
+            (-3.779310, -3.283186),
+            (3.584428, -1.848126),
+        ),
+        min_value=0.0,
+        xlim=(-5.0, 5.0),
+        ylim=(-5.0, 5.0),
+        log_levels=True,
+    )
+
+
+def saddle() -> Objective:
+    """The saddle :math:`f(x, y) = x^2 - y^2`: a stationary point at the origin that is no minimum.
+
+    It is unbounded below, so ``minima`` is empty and ``min_value`` is ``-inf``.
+
+    Returns
+    -------
+    Objective
+    """
+    return Objective(
+        name="f(x, y) = x² − y²",
+        formula=lambda x, y: x**2 - y**2,
+        dim=2,
+        minima=(),
+        min_value=float("-inf"),
+        xlim=(-2.0, 2.0),
+        ylim=(-2.0, 2.0),
+    )
+
+
+def _check_positive(**values: float) -> None:
+    for name, value in values.items():
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
