@@ -148,7 +148,7 @@ class History:
     batch_loss : list of float
         The loss of every mini-batch, one entry per update.
     diverged : bool
-        True when training stopped because the loss blew up (see ``diverge_factor`` of :func:`fit`).
+        True when training stopped because the loss blew up (see :func:`fit`).
     stopped_epoch : int or None
         The epoch after which early stopping ended training (1-based), if it did.
     best_epoch : int or None
