@@ -464,9 +464,7 @@ def test_every_invalid_range_is_covered():
     checked = {(n, p.split("[")[0]) for n, _, p, _ in INVALID}
     for name in NAMES:
         source = inspect.getsource(getattr(optim, name)._check_hyperparameters)
-        names = set(re.findall(r'group\["(\w+)"\]', source))
-        if name == "AdamW":  # inherits Adam's checks
-            names = {"lr", "betas", "eps", "weight_decay"}
+        names = set(re.findall(r'group\["(\w+)"\]', source))  # AdamW: Adam's checks
         assert names <= {p for n, p in checked if n == name}, name
 
 
