@@ -26,6 +26,7 @@ with what known wrong variants (a flipped sign, a missing bias correction, ...) 
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import inspect
 import math
@@ -215,6 +216,7 @@ _LIBRARY_DIRS = tuple(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_learner_file(filename: str) -> bool:
     """True for the learner's code (notebook cells, scripts, tests); not helpers or libraries."""
     if filename.startswith("<frozen"):

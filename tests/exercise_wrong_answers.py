@@ -1,0 +1,164 @@
+"""Typical wrong answers to the exercises, written the way a learner would write them.
+
+``WRONG["<chapter module>.<question>"]`` is a list of ``(answers, pattern)``: the arguments
+given to ``check`` and a regular expression that the feedback must match, so that the
+message names the mistake. Used by ``tests/test_exercises.py``.
+"""
+
+import numpy as np
+import torch
+
+WRONG = {}
+
+# --- ch01: gradient descent ----------------------------------------------------------------
+
+WRONG["ch01_gradient_descent.q1"] = [
+    ((-0.3, -0.1), "sign"),
+    ((0.15, 0.05), "factor 2"),
+    ((1.2, 0.4), "mean"),
+    ((0.1, 0.3), "step of `b`"),
+]
+
+
+def gd_uphill(grad, x0, lr, num_steps):
+    x = np.array(x0, dtype=float)
+    path = [x.copy()]
+    for _ in range(num_steps):
+        x = x + lr * grad(x)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def gd_in_place(grad, x0, lr, num_steps):
+    x = np.array(x0, dtype=float)
+    path = [x]
+    for _ in range(num_steps):
+        x -= lr * grad(x)
+        path.append(x)
+    return np.array(path)
+
+
+def gd_without_start(grad, x0, lr, num_steps):
+    x = np.array(x0, dtype=float)
+    path = []
+    for _ in range(num_steps):
+        x = x - lr * grad(x)
+        path.append(x)
+    return np.array(path)
+
+
+WRONG["ch01_gradient_descent.q2"] = [
+    ((gd_uphill,), "sign"),
+    ((gd_in_place,), "same array|copy"),
+    ((gd_without_start,), "first row should be the start"),
+]
+
+
+def fit_line_no_zero_grad(x, y, lr, num_steps):
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    for _ in range(num_steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+    return w.item(), b.item()
+
+
+def fit_line_no_no_grad(x, y, lr, num_steps):
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    for _ in range(num_steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        w -= lr * w.grad
+        b -= lr * b.grad
+    return w.item(), b.item()
+
+
+def fit_line_sum(x, y, lr, num_steps):
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    for _ in range(num_steps):
+        loss = ((w * x + b - y) ** 2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+    return w.item(), b.item()
+
+
+def fit_line_no_return(x, y, lr, num_steps):
+    w = torch.zeros((), requires_grad=True)
+    b = torch.zeros((), requires_grad=True)
+    for _ in range(num_steps):
+        loss = ((w * x + b - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= lr * w.grad
+            b -= lr * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+
+
+WRONG["ch01_gradient_descent.q3"] = [
+    ((fit_line_no_zero_grad,), "accumulate"),
+    ((fit_line_no_no_grad,), "no_grad"),
+    ((fit_line_sum,), r"\.mean\(\)"),
+    ((fit_line_no_return,), "forget a `return`"),
+]
+
+
+def gd_until_no_limit(grad, x0, lr, tol, max_steps):
+    x = np.array(x0, dtype=float)
+    steps = 0
+    while np.linalg.norm(grad(x)) >= tol:
+        x = x - lr * grad(x)
+        steps += 1
+    return x, steps
+
+
+def gd_until_check_after(grad, x0, lr, tol, max_steps):
+    x = np.array(x0, dtype=float)
+    for step in range(1, max_steps + 1):
+        x = x - lr * grad(x)
+        if np.linalg.norm(grad(x)) < tol:
+            return x, step
+    return x, max_steps
+
+
+def gd_until_max_component(grad, x0, lr, tol, max_steps):
+    x = np.array(x0, dtype=float)
+    for step in range(max_steps):
+        g = grad(x)
+        if np.max(np.abs(g)) < tol:
+            return x, step
+        x = x - lr * g
+    return x, max_steps
+
+
+def gd_until_last_index(grad, x0, lr, tol, max_steps):
+    x = np.array(x0, dtype=float)
+    for step in range(max_steps):
+        g = grad(x)
+        if np.linalg.norm(g) < tol:
+            break
+        x = x - lr * g
+    return x, step
+
+
+WRONG["ch01_gradient_descent.q4"] = [
+    ((gd_until_no_limit,), "ignores `max_steps`"),
+    ((gd_until_check_after,), "before each step"),
+    ((gd_until_max_component,), "largest component"),
+    ((gd_until_last_index,), "max_steps - 1"),
+]
+
+WRONG["ch01_gradient_descent.q5"] = [
+    (("a",), "gradient has doubled"),
+    (("c",), "larger"),
+    (("d",), "diverge"),
+]
