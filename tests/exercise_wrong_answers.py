@@ -162,3 +162,74 @@ WRONG["ch01_gradient_descent.q5"] = [
     (("c",), "larger"),
     (("d",), "diverge"),
 ]
+
+# --- ch02: learning rate -------------------------------------------------------------------
+
+WRONG["ch02_learning_rate.q1"] = [
+    ((0.512,), "negative"),
+    ((0.001,), "2x"),
+    ((0.64,), "two steps"),
+]
+
+
+def regime_half_curvature(lr, L):
+    factor = 1 - lr * L / 2
+    if abs(factor) > 1:
+        return "diverging"
+    if factor == -1:
+        return "cycling"
+    if factor < 0:
+        return "oscillating"
+    return "monotone"
+
+
+def regime_forgets_oscillation(lr, L):
+    if lr > 2 / L:
+        return "diverging"
+    if lr == 2 / L:
+        return "cycling"
+    return "monotone"
+
+
+def regime_boundary_diverges(lr, L):
+    if lr >= 2 / L:
+        return "diverging"
+    if lr > 1 / L:
+        return "oscillating"
+    return "monotone"
+
+
+def regime_no_return(lr, L):
+    factor = 1 - lr * L
+    if abs(factor) > 1:
+        label = "diverging"
+    else:
+        label = "monotone"
+    print(label)
+
+
+WRONG["ch02_learning_rate.q2"] = [
+    ((regime_half_curvature,), r"1 - ηL \(not 1 - ηL/2\)"),
+    ((regime_forgets_oscillation,), "negative"),
+    ((regime_boundary_diverges,), "'cycling', not 'diverging'"),
+    ((regime_no_return,), "forget a `return`"),
+]
+
+WRONG["ch02_learning_rate.q3"] = [
+    ((2.0, 2 / 11, 9 / 11), "steep direction"),
+    ((0.2, 0.1, 9 / 11), "balances"),
+    ((0.2, 2 / 11, 0.9), "rate at η = 1/L"),
+    ((0.2, 2 / 11, 2 / 11), "1 minus the rate"),
+]
+
+WRONG["ch02_learning_rate.q4"] = [
+    ((690,), "round up"),
+    ((1375,), "1 - 1/κ"),
+    ((690.8,), "whole number"),
+]
+
+WRONG["ch02_learning_rate.q5"] = [
+    (("a",), "downhill"),
+    (("c",), "ratio of the curvatures"),
+    (("d",), "exact arithmetic"),
+]

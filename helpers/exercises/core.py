@@ -427,6 +427,12 @@ def compare(
             if mismatch is not None:
                 return mismatch
         return None
+    if isinstance(expected, str):
+        if not isinstance(got, str):
+            return _Mismatch("type", f"{what} should be a string, but it is {_type_name(got)}.")
+        if got.strip().lower() != expected.lower():
+            return _Mismatch("value", f"{what} is {got!r}, but here it should be {expected!r}.")
+        return None
     array = _to_array(got)
     want = np.asarray(expected, dtype=float)
     if array is None:
@@ -580,8 +586,9 @@ class ValueQuestion(Question):
     name : str
     names : sequence of str
         The variables the learner fills in, in the order ``check`` takes them.
-    expected : dict
-        The right value of each variable (computed in the chapter module).
+    expected : dict or callable
+        The right value of each variable (computed in the chapter module), or a function
+        that computes this dict when the question is first checked.
     solution : str
         Code that computes the variables; shown by ``solution()``, run by the tests.
     mistakes : dict, optional
@@ -598,7 +605,7 @@ class ValueQuestion(Question):
         name: str,
         *,
         names: Sequence[str],
-        expected: dict[str, float],
+        expected: dict[str, float] | Callable[[], dict[str, float]],
         solution: str,
         mistakes: dict[str, list[tuple[float, str]]] | None = None,
         rtol: float = 2e-3,
@@ -616,13 +623,20 @@ class ValueQuestion(Question):
             explanation=explanation,
             success=success,
         )
-        if set(expected) != set(names):
-            raise ValueError(f"expected must give a value for each of {names}")
         self.names = names
-        self.expected = {k: float(v) for k, v in expected.items()}
+        self._expected = expected
         self._solution = textwrap.dedent(solution).strip()
         self.mistakes = mistakes or {}
         self.rtol, self.atol, self.integer = rtol, atol, integer
+
+    @property
+    def expected(self) -> dict[str, float]:
+        """The right value of each variable."""
+        if callable(self._expected):
+            self._expected = self._expected()
+        if set(self._expected) != set(self.names):
+            raise ValueError(f"expected must give a value for each of {self.names}")
+        return {k: float(v) for k, v in self._expected.items()}
 
     @property
     def solution_code(self) -> str:
@@ -686,6 +700,12 @@ class ValueQuestion(Question):
             want = self.expected[name]
             if self._close(number, want):
                 continue
+            if self.integer and not number.is_integer():
+                return Feedback(
+                    INCORRECT,
+                    f"`{name}` = {_format_number(number)} is not a whole number: it counts "
+                    "something (steps, epochs, bytes). Should it be rounded up or down?",
+                )
             message = (
                 f"`{name}` = {_format_number(number)}, but it should be {_format_number(want)}."
             )
@@ -871,25 +891,40 @@ class FunctionQuestion(Question):
             )
         return function
 
-    def diagnose(self, got: Any, case: Case) -> str | None:
-        """The nudge of the first known mistake that reproduces ``got`` on ``case``."""
+    def _run_wrong(self, wrong: Callable, case: Case) -> Any:
+        args, kwargs = case.fresh()
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return wrong(*args, **kwargs)
+
+    def diagnose(self, results: Sequence[Any], cases: Sequence[Case], failed: int) -> str | None:
+        """The nudge of the known mistake that best explains the learner's results.
+
+        A mistake that reproduces the learner's results on every case wins; otherwise the
+        first that reproduces the result on the first failing case ``cases[failed]``.
+        """
+        fallback = None
         for wrong, nudge in self.mistakes:
-            args, kwargs = case.fresh()
-            try:
-                with warnings.catch_warnings(), np.errstate(all="ignore"):
-                    warnings.simplefilter("ignore")
-                    result = wrong(*args, **kwargs)
-            except Exception:
-                continue
-            if _matches(got, result, self.rtol, self.atol):
+            agree = []
+            for got, case in zip(results, cases, strict=True):
+                try:
+                    agree.append(_matches(got, self._run_wrong(wrong, case), self.rtol, self.atol))
+                except Exception:
+                    agree.append(False)
+            if all(agree):
                 return nudge
-        return None
+            if fallback is None and agree[failed]:
+                fallback = nudge
+        return fallback
 
     def _check(self, *answers, **kwargs) -> Feedback:
         function = self._function(answers, kwargs)
-        for case in self.cases:
+        cases = self.cases
+        results = []
+        for case in cases:
             args, kw = case.fresh()
-            got = self.call(function, *args, **kw)
+            results.append(self.call(function, *args, **kw))
+        for index, (case, got) in enumerate(zip(cases, results, strict=True)):
             args, kw = case.fresh()
             want = self.expected(*args, **kw)
             mismatch = compare(
@@ -904,7 +939,7 @@ class FunctionQuestion(Question):
                 continue
             where = f"{case.label}: " if case.label else ""
             message = where + mismatch.message[0].lower() + mismatch.message[1:]
-            nudge = self.diagnose(got, case)
+            nudge = self.diagnose(results, cases, index)
             if nudge is None:
                 if mismatch.kind != "value":
                     return Feedback(INCORRECT, message)
