@@ -233,3 +233,100 @@ WRONG["ch02_learning_rate.q5"] = [
     (("c",), "ratio of the curvatures"),
     (("d",), "exact arithmetic"),
 ]
+
+# --- ch03: mini-batch SGD ------------------------------------------------------------------
+
+WRONG["ch03_minibatch_sgd.q1"] = [
+    ((310,), "leftover"),
+    ((312,), "do not run across epochs"),
+    ((10000,), "examples processed"),
+    ((312.5,), "whole number"),
+]
+
+
+def batches_with_replacement(n, batch_size, rng):
+    idx = rng.integers(0, n, size=n)
+    return [idx[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def batches_drop_last(n, batch_size, rng):
+    order = rng.permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+def batches_not_shuffled(n, batch_size, rng):
+    order = np.arange(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def batches_fixed_seed(n, batch_size, rng):
+    order = np.random.default_rng(42).permutation(n)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def batches_global_rng(n, batch_size, rng):
+    order = np.random.permutation(n)  # noqa: NPY002 (the learner ignores rng)
+    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def batches_array_split(n, batch_size, rng):
+    return np.array_split(rng.permutation(n), n // batch_size)
+
+
+WRONG["ch03_minibatch_sgd.q2"] = [
+    ((batches_with_replacement,), "appear twice"),
+    ((batches_drop_last,), "smaller batch .* is missing"),
+    ((batches_not_shuffled,), "original order"),
+    ((batches_fixed_seed,), "same order"),
+    ((batches_global_rng,), "same seed gave different batches"),
+    ((batches_array_split,), "batch sizes are|batches, but"),
+]
+
+WRONG["ch03_minibatch_sgd.q3"] = [
+    ((0.2, 0.2**0.5), "quarter of the variance"),
+    ((0.1, 0.1), "square root"),
+    ((0.1, 0.4**0.5 / 4), "only halves"),
+]
+
+
+def sgd_epoch_divide_by_n(w, X, y, batches, lr):
+    for idx in batches:
+        grad = 2 * X[idx].T @ (X[idx] @ w - y[idx]) / len(X)
+        w = w - lr * grad
+    return w
+
+
+def sgd_epoch_full_gradient(w, X, y, batches, lr):
+    for _ in batches:
+        grad = 2 * X.T @ (X @ w - y) / len(X)
+        w = w - lr * grad
+    return w
+
+
+def sgd_epoch_fixed_batch_size(w, X, y, batches, lr):
+    batch_size = len(batches[0])
+    for idx in batches:
+        grad = 2 * X[idx].T @ (X[idx] @ w - y[idx]) / batch_size
+        w = w - lr * grad
+    return w
+
+
+def sgd_epoch_return_in_loop(w, X, y, batches, lr):
+    for idx in batches:
+        grad = 2 * X[idx].T @ (X[idx] @ w - y[idx]) / len(idx)
+        w = w - lr * grad
+        return w
+
+
+WRONG["ch03_minibatch_sgd.q4"] = [
+    ((sgd_epoch_divide_by_n,), "not by the size of the whole data set"),
+    ((sgd_epoch_full_gradient,), "uses all the data"),
+    ((sgd_epoch_fixed_batch_size,), "last batch can be smaller"),
+    ((sgd_epoch_return_in_loop,), "inside the loop"),
+]
+
+WRONG["ch03_minibatch_sgd.q5"] = [
+    (("a",), "smaller step"),
+    (("c",), "validation loss"),
+    (("d",), "unbiased"),
+]
