@@ -330,3 +330,84 @@ WRONG["ch03_minibatch_sgd.q5"] = [
     (("c",), "validation loss"),
     (("d",), "unbiased"),
 ]
+
+# --- ch04: momentum ------------------------------------------------------------------------
+
+
+def momentum_step_ema(w, v, grad, lr, beta):
+    v = beta * v + (1 - beta) * grad
+    w = w - lr * v
+    return w, v
+
+
+def momentum_step_old_v(w, v, grad, lr, beta):
+    w = w - lr * v
+    v = beta * v + grad
+    return w, v
+
+
+def momentum_step_sutskever(w, v, grad, lr, beta):
+    v = beta * v - lr * grad
+    w = w + v
+    return w, v
+
+
+def momentum_step_only_w(w, v, grad, lr, beta):
+    v = beta * v + grad
+    return w - lr * v
+
+
+WRONG["ch04_momentum.q1"] = [
+    ((momentum_step_ema,), "EMA form"),
+    ((momentum_step_old_v,), "new\\* velocity|new velocity"),
+    ((momentum_step_sutskever,), "velocity holds the learning rate"),
+    ((momentum_step_only_w,), "tuple of 2 values"),
+]
+
+WRONG["ch04_momentum.q2"] = [
+    ((1.0, 0.1), "smaller, not larger"),
+    ((0.1, 0.1), "must differ"),
+    ((0.01, 0.01), "keeps growing"),
+]
+
+
+def nesterov_plain(w, v, grad, lr, beta):
+    v = beta * v + grad
+    return w - lr * v, v
+
+
+def nesterov_old_v(w, v, grad, lr, beta):
+    w = w - lr * (grad + beta * v)
+    v = beta * v + grad
+    return w, v
+
+
+def nesterov_uphill(w, v, grad, lr, beta):
+    v = beta * v + grad
+    return w + lr * (grad + beta * v), v
+
+
+def nesterov_ema(w, v, grad, lr, beta):
+    v = beta * v + (1 - beta) * grad
+    w = w - lr * (grad + beta * v)
+    return w, v
+
+
+WRONG["ch04_momentum.q3"] = [
+    ((nesterov_plain,), "plain heavy-ball"),
+    ((nesterov_old_v,), "plain heavy-ball"),
+    ((nesterov_ema,), "without the factor 1 - β"),
+    ((nesterov_uphill,), "sign"),
+]
+
+WRONG["ch04_momentum.q4"] = [
+    ((0.99, 9 / 11), "η = 1/L"),
+    ((99 / 101, 99 / 101), "√κ"),
+    ((99 / 101, 0.9), "exact optimal rate"),
+]
+
+WRONG["ch04_momentum.q5"] = [
+    (("a",), "flip sign are damped"),
+    (("c",), "Newton"),
+    (("d",), "line search"),
+]
