@@ -411,3 +411,136 @@ WRONG["ch04_momentum.q5"] = [
     (("c",), "Newton"),
     (("d",), "line search"),
 ]
+
+# --- ch05: adaptive methods ----------------------------------------------------------------
+
+
+def adagrad_no_sqrt(w, state_sum, grad, lr, eps):
+    state_sum = state_sum + grad**2
+    return w - lr * grad / (state_sum + eps), state_sum
+
+
+def adagrad_eps_inside(w, state_sum, grad, lr, eps):
+    state_sum = state_sum + grad**2
+    return w - lr * grad / np.sqrt(state_sum + eps), state_sum
+
+
+def adagrad_old_sum(w, state_sum, grad, lr, eps):
+    w = w - lr * grad / (np.sqrt(state_sum) + eps)
+    state_sum = state_sum + grad**2
+    return w, state_sum
+
+
+WRONG["ch05_adaptive_methods.q1"] = [
+    ((adagrad_no_sqrt,), "square root"),
+    ((adagrad_eps_inside,), r"sqrt\(v \+ eps\)"),
+    ((adagrad_old_sum,), "new squared gradient to the sum first"),
+]
+
+
+def rmsprop_seed_formula(grad, x0, lr, alpha, eps, num_steps):
+    # The source notebook's formula: theta -= alpha * g / sqrt(v + eps)
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    path = [x.copy()]
+    for _ in range(num_steps):
+        g = grad(x)
+        v = alpha * v + (1 - alpha) * g**2
+        x = x - lr * g / np.sqrt(v + eps)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def rmsprop_no_one_minus_alpha(grad, x0, lr, alpha, eps, num_steps):
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    path = [x.copy()]
+    for _ in range(num_steps):
+        g = grad(x)
+        v = alpha * v + g**2
+        x = x - lr * g / (np.sqrt(v) + eps)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def rmsprop_uphill(grad, x0, lr, alpha, eps, num_steps):
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    path = [x.copy()]
+    for _ in range(num_steps):
+        g = grad(x)
+        v = alpha * v + (1 - alpha) * g**2
+        x = x + lr * g / (np.sqrt(v) + eps)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def rmsprop_adagrad_sum(grad, x0, lr, alpha, eps, num_steps):
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    path = [x.copy()]
+    for _ in range(num_steps):
+        g = grad(x)
+        v += g**2
+        x = x - lr * g / (np.sqrt(v) + eps)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def rmsprop_last_point_only(grad, x0, lr, alpha, eps, num_steps):
+    x = np.array(x0, dtype=float)
+    v = np.zeros_like(x)
+    for _ in range(num_steps):
+        g = grad(x)
+        v = alpha * v + (1 - alpha) * g**2
+        x = x - lr * g / (np.sqrt(v) + eps)
+    return x
+
+
+WRONG["ch05_adaptive_methods.q2"] = [
+    ((rmsprop_seed_formula,), r"sqrt\(v\) \+ eps"),
+    ((rmsprop_no_one_minus_alpha,), "1 - alpha"),
+    ((rmsprop_uphill,), "sign"),
+    ((rmsprop_adagrad_sum,), "AdaGrad's sum"),
+    ((rmsprop_last_point_only,), "shape"),
+]
+
+WRONG["ch05_adaptive_methods.q3"] = [
+    ((0.001, 0.1), "square root"),
+    ((0.5, 0.1), "plain gradient descent"),
+    ((0.01, 0.01), "forgets old gradients"),
+]
+
+
+def adadelta_like_rmsprop(w, square_avg, acc_delta, grad, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * grad**2
+    delta = grad / np.sqrt(square_avg + eps)
+    acc_delta = rho * acc_delta + (1 - rho) * delta**2
+    return w - lr * delta, square_avg, acc_delta
+
+
+def adadelta_accumulates_grad(w, square_avg, acc_delta, grad, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * grad**2
+    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
+    acc_delta = rho * acc_delta + (1 - rho) * grad**2
+    return w - lr * delta, square_avg, acc_delta
+
+
+def adadelta_no_lr(w, square_avg, acc_delta, grad, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * grad**2
+    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
+    acc_delta = rho * acc_delta + (1 - rho) * delta**2
+    return w - delta, square_avg, acc_delta
+
+
+WRONG["ch05_adaptive_methods.q4"] = [
+    ((adadelta_like_rmsprop,), "RMSprop step"),
+    ((adadelta_accumulates_grad,), "squared \\*updates\\*|squared updates"),
+    ((adadelta_no_lr,), "by lr as well"),
+]
+
+WRONG["ch05_adaptive_methods.q5"] = [
+    (("b",), "no momentum"),
+    (("c",), "every step shrink"),
+    (("d",), "keeps the sign"),
+]
