@@ -544,3 +544,102 @@ WRONG["ch05_adaptive_methods.q5"] = [
     (("c",), "every step shrink"),
     (("d",), "keeps the sign"),
 ]
+
+# --- ch06: Adam ----------------------------------------------------------------------------
+
+
+def adam_no_bias_correction(w, m, v, grad, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    return w - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def adam_t_minus_one(w, m, v, grad, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat = m / (1 - beta1 ** (t - 1))
+    v_hat = v / (1 - beta2 ** (t - 1))
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def adam_eps_inside(w, m, v, grad, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / np.sqrt(v_hat + eps), m, v
+
+
+def adam_returns_corrected(w, m, v, grad, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m = m / (1 - beta1**t)
+    v = v / (1 - beta2**t)
+    return w - lr * m / (np.sqrt(v) + eps), m, v
+
+
+def adam_swapped_betas(w, m, v, grad, t, lr, beta1, beta2, eps):
+    m = beta2 * m + (1 - beta2) * grad
+    v = beta1 * v + (1 - beta1) * grad**2
+    m_hat = m / (1 - beta2**t)
+    v_hat = v / (1 - beta1**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+WRONG["ch06_adam.q1"] = [
+    ((adam_no_bias_correction,), "bias correction is missing"),
+    ((adam_t_minus_one,), "off by one"),
+    ((adam_eps_inside,), r"sqrt\(v_hat\) \+ eps"),
+    ((adam_returns_corrected,), "`m`|`v`"),
+    ((adam_swapped_betas,), "beta1 belongs to m"),
+]
+
+WRONG["ch06_adam.q2"] = [
+    ((0.002, 0.00316), "normalises"),
+    ((0.001, 0.001), "corrected step"),
+    ((0.001, 0.05), "square root"),
+]
+
+
+def adamw_as_l2(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
+    grad = grad + weight_decay * w
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def adamw_decay_without_lr(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
+    w = w - weight_decay * w
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def adamw_no_bias_correction(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
+    w = w * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * grad
+    v = beta2 * v + (1 - beta2) * grad**2
+    return w - lr * m / (np.sqrt(v) + eps), m, v
+
+
+WRONG["ch06_adam.q3"] = [
+    ((adamw_as_l2,), "L2 penalty"),
+    ((adamw_decay_without_lr,), "multiplies the decay by the learning rate"),
+    ((adamw_no_bias_correction,), "bias correction"),
+]
+
+WRONG["ch06_adam.q4"] = [
+    ((12_000_000, 4_000_000), "weights themselves"),
+    ((2_000_000, 1_000_000), "4 bytes"),
+    ((8_000_000, 0), "with momentum"),
+]
+
+WRONG["ch06_adam.q5"] = [
+    (("a",), "rescaled"),
+    (("c",), "same update"),
+    (("d",), "learning rate you give"),
+]
