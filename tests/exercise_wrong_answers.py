@@ -5,6 +5,9 @@ given to ``check`` and a regular expression that the feedback must match, so tha
 message names the mistake. Used by ``tests/test_exercises.py``.
 """
 
+import copy
+import math
+
 import numpy as np
 import torch
 
@@ -642,4 +645,163 @@ WRONG["ch06_adam.q5"] = [
     (("a",), "rescaled"),
     (("c",), "same update"),
     (("d",), "learning rate you give"),
+]
+
+# --- ch07: learning-rate schedules ---------------------------------------------------------
+
+
+def warmup_from_zero(step, total_steps, warmup_steps, base_lr, min_lr):
+    if step < warmup_steps:
+        return base_lr * step / warmup_steps
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
+
+
+def cosine_over_total(step, total_steps, warmup_steps, base_lr, min_lr):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps)) / 2
+
+
+def cosine_without_half(step, total_steps, warmup_steps, base_lr, min_lr):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def cosine_to_zero(step, total_steps, warmup_steps, base_lr, min_lr):
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    return base_lr * (1 + math.cos(math.pi * progress)) / 2
+
+
+WRONG["ch07_lr_schedules.q1"] = [
+    ((warmup_from_zero,), "starts at 0"),
+    ((cosine_over_total,), "starts after the warmup"),
+    ((cosine_without_half,), "Halve"),
+    ((cosine_to_zero,), "ends at min_lr"),
+]
+
+WRONG["ch07_lr_schedules.q2"] = [
+    ((0.0001, 0.1 * 0.95**10), "twice, not three times"),
+    ((0.01, 0.1 * 0.95**10), "again at epoch 60"),
+    ((0.001, 0.1 * 0.95**9), "10 times"),
+]
+
+
+def _finder(model, loss_fn, batches, start_lr, end_lr, num_steps, *, spacing, stop, restore):
+    saved = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=start_lr)
+    if spacing == "linear":
+        schedule = np.linspace(start_lr, end_lr, num_steps)
+    else:
+        schedule = np.geomspace(start_lr, end_lr, num_steps)
+    lrs, losses = [], []
+    for i, lr in enumerate(schedule):
+        optimizer.param_groups[0]["lr"] = lr
+        X, y = batches[i % len(batches)]
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        lrs.append(lr)
+        losses.append(loss.item())
+        if stop and losses[-1] > 4 * min(losses):
+            break
+    if restore:
+        model.load_state_dict(saved)
+    return lrs, losses
+
+
+def finder_linear(model, loss_fn, batches, start_lr, end_lr, num_steps):
+    return _finder(
+        model,
+        loss_fn,
+        batches,
+        start_lr,
+        end_lr,
+        num_steps,
+        spacing="linear",
+        stop=True,
+        restore=True,
+    )
+
+
+def finder_never_stops(model, loss_fn, batches, start_lr, end_lr, num_steps):
+    return _finder(
+        model,
+        loss_fn,
+        batches,
+        start_lr,
+        end_lr,
+        num_steps,
+        spacing="geom",
+        stop=False,
+        restore=True,
+    )
+
+
+def finder_no_restore(model, loss_fn, batches, start_lr, end_lr, num_steps):
+    return _finder(
+        model,
+        loss_fn,
+        batches,
+        start_lr,
+        end_lr,
+        num_steps,
+        spacing="geom",
+        stop=True,
+        restore=False,
+    )
+
+
+def finder_fixed_lr(model, loss_fn, batches, start_lr, end_lr, num_steps):
+    optimizer = torch.optim.SGD(model.parameters(), lr=start_lr)
+    lrs, losses = [], []
+    for i in range(num_steps):
+        lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
+        X, y = batches[i % len(batches)]
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        optimizer.step()
+        lrs.append(lr)
+        losses.append(loss.item())
+        if losses[-1] > 4 * min(losses):
+            break
+    return lrs, losses
+
+
+WRONG["ch07_lr_schedules.q3"] = [
+    ((finder_linear,), "exponentially"),
+    ((finder_never_stops,), "stop as soon as"),
+    ((finder_no_restore,), "load_state_dict"),
+    ((finder_fixed_lr,), "never changes"),
+]
+
+
+def pick_at_minimum(lrs, losses):
+    return lrs[int(np.nanargmin(losses))]
+
+
+def pick_with_argmin(lrs, losses):
+    return lrs[int(np.argmin(losses))] / 10
+
+
+def pick_index(lrs, losses):
+    return int(np.nanargmin(losses)) // 10
+
+
+WRONG["ch07_lr_schedules.q4"] = [
+    ((pick_at_minimum,), "a tenth"),
+    ((pick_with_argmin,), "position of a NaN"),
+    ((pick_index,), "right type and shape but wrong values"),
+]
+
+WRONG["ch07_lr_schedules.q5"] = [
+    ((17.27,), "lowest loss"),
+    ((0.3486,), "steepest-slope"),
+    ((1.0,), "range the exercise gives"),
 ]

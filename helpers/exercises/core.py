@@ -591,9 +591,9 @@ class ValueQuestion(Question):
         that computes this dict when the question is first checked.
     solution : str
         Code that computes the variables; shown by ``solution()``, run by the tests.
-    mistakes : dict, optional
+    mistakes : dict or callable, optional
         For each variable, ``[(wrong_value, message), ...]``: typical wrong values and what
-        probably went wrong.
+        probably went wrong (or a function that computes this dict when first needed).
     rtol, atol : float
         Tolerances; the default accepts answers rounded to three significant digits.
     integer : bool
@@ -607,7 +607,9 @@ class ValueQuestion(Question):
         names: Sequence[str],
         expected: dict[str, float] | Callable[[], dict[str, float]],
         solution: str,
-        mistakes: dict[str, list[tuple[float, str]]] | None = None,
+        mistakes: dict[str, list[tuple[float, str]]]
+        | Callable[[], dict[str, list[tuple[float, str]]]]
+        | None = None,
         rtol: float = 2e-3,
         atol: float = 1e-9,
         integer: bool = False,
@@ -626,8 +628,15 @@ class ValueQuestion(Question):
         self.names = names
         self._expected = expected
         self._solution = textwrap.dedent(solution).strip()
-        self.mistakes = mistakes or {}
+        self._mistakes = mistakes or {}
         self.rtol, self.atol, self.integer = rtol, atol, integer
+
+    @property
+    def mistakes(self) -> dict[str, list[tuple[float, str]]]:
+        """Typical wrong values of each variable, with their nudges."""
+        if callable(self._mistakes):
+            self._mistakes = self._mistakes()
+        return self._mistakes
 
     @property
     def expected(self) -> dict[str, float]:
