@@ -805,3 +805,103 @@ WRONG["ch07_lr_schedules.q5"] = [
     ((0.3486,), "steepest-slope"),
     ((1.0,), "range the exercise gives"),
 ]
+
+# --- ch08: regularization ------------------------------------------------------------------
+
+WRONG["ch08_regularization.q1"] = [
+    ((1.4, 1.4, 1.4, 1.4), "sign\\(gradient\\)"),
+    ((1.5, 1.4, 1.5, 1.4), "adds λw"),
+    ((1.4, 1.4, 1.5, 1.3), "multiplies the decay by the learning rate"),
+    ((1.4, 1.4, 1.5, 1.425), "before the Adam step"),
+]
+
+WRONG["ch08_regularization.q2"] = [
+    ((7, 5, 6), "starts again from zero"),
+    ((8, 3, 6), "new best"),
+    ((8, 5, 8), "does not count as an improvement"),
+]
+
+
+class StopperWithTies:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best_loss, self.best_epoch, self.bad, self.epoch = float("inf"), None, 0, 0
+
+    def step(self, val_loss):
+        self.epoch += 1
+        if val_loss <= self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch, self.bad = val_loss, self.epoch, 0
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+
+class StopperOffByOne:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best_loss, self.best_epoch, self.bad, self.epoch = float("inf"), None, 0, 0
+
+    def step(self, val_loss):
+        self.epoch += 1
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch, self.bad = val_loss, self.epoch, 0
+        else:
+            self.bad += 1
+        return self.bad > self.patience
+
+
+class StopperIgnoresDelta:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience = patience
+        self.best_loss, self.best_epoch, self.bad, self.epoch = float("inf"), None, 0, 0
+
+    def step(self, val_loss):
+        self.epoch += 1
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.bad = val_loss, self.epoch, 0
+        else:
+            self.bad += 1
+        return self.bad >= self.patience
+
+
+class StopperPreviousEpoch:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.last, self.best_epoch, self.bad, self.epoch = float("inf"), None, 0, 0
+
+    def step(self, val_loss):
+        self.epoch += 1
+        if val_loss < self.last - self.min_delta:
+            self.best_epoch, self.bad = self.epoch, 0
+        else:
+            self.bad += 1
+        self.last = val_loss
+        return self.bad >= self.patience
+
+
+class StopperNoReturn:
+    def __init__(self, patience, min_delta=0.0):
+        self.patience, self.min_delta = patience, min_delta
+        self.best_loss, self.best_epoch, self.bad = float("inf"), None, 0
+
+    def step(self, val_loss):
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.bad = val_loss, 0
+        else:
+            self.bad += 1
+        self.stop = self.bad >= self.patience
+
+
+WRONG["ch08_regularization.q3"] = [
+    ((StopperWithTies,), "not `<=`"),
+    ((StopperOffByOne,), "reaches\\* the patience|reaches the patience"),
+    ((StopperIgnoresDelta,), "by more than `min_delta`"),
+    ((StopperPreviousEpoch,), "not with the previous epoch"),
+    ((StopperNoReturn,), "forget to `return`"),
+]
+
+WRONG["ch08_regularization.q4"] = [
+    (("a",), "Cost is not the reason"),
+    (("c",), "generalisation"),
+    (("d",), "wrong reason"),
+]
