@@ -905,3 +905,63 @@ WRONG["ch08_regularization.q4"] = [
     (("c",), "generalisation"),
     (("d",), "wrong reason"),
 ]
+
+# --- ch09: comparing optimizers ------------------------------------------------------------
+
+
+def mean_std_wrong_axis(losses):
+    losses = np.array(losses)
+    return losses.mean(axis=1), losses.std(axis=1, ddof=1)
+
+
+def mean_std_population(losses):
+    losses = np.array(losses)
+    return losses.mean(axis=0), losses.std(axis=0)
+
+
+def mean_std_torch(losses):
+    losses = torch.tensor(losses, dtype=torch.float64)
+    return losses.mean(dim=0), losses.std(dim=0) / len(losses) ** 0.5
+
+
+WRONG["ch09_comparing_optimizers.q1"] = [
+    ((mean_std_wrong_axis,), "axis 0"),
+    ((mean_std_population,), "ddof=1"),
+    ((mean_std_torch,), "standard error"),
+]
+
+
+def best_lr_argmin(lrs, final_losses):
+    return lrs[np.argmin(np.mean(final_losses, axis=1))]
+
+
+def best_lr_nanmean(lrs, final_losses):
+    return lrs[np.nanargmin(np.nanmean(final_losses, axis=1))]
+
+
+def best_lr_best_run(lrs, final_losses):
+    losses = np.array(final_losses)
+    losses[np.isnan(losses).any(axis=1)] = np.inf
+    return lrs[np.argmin(losses.min(axis=1))]
+
+
+WRONG["ch09_comparing_optimizers.q2"] = [
+    ((best_lr_argmin,), "first NaN"),
+    ((best_lr_nanmean,), "ignores the diverged seeds"),
+    ((best_lr_best_run,), "lucky seed"),
+]
+
+WRONG["ch09_comparing_optimizers.q3"] = [
+    (
+        ((0.02**2 + 0.03**2) ** 0.5, 0.015 / (0.02**2 + 0.03**2) ** 0.5),
+        "divide each variance by 5",
+    ),
+    ((0.05 / 5**0.5, 0.015 / (0.05 / 5**0.5)), "not the standard deviations"),
+    ((0.0161, 0.015), "should be"),
+]
+
+WRONG["ch09_comparing_optimizers.q4"] = [
+    (("a",), "unfair"),
+    (("c",), "badly chosen learning rate"),
+    (("d",), "Not even"),
+]
