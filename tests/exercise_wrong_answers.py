@@ -965,3 +965,97 @@ WRONG["ch09_comparing_optimizers.q4"] = [
     (("c",), "badly chosen learning rate"),
     (("d",), "Not even"),
 ]
+
+# --- ch10: beyond first order --------------------------------------------------------------
+
+
+def newton_multiply(x, grad, hess):
+    x = np.asarray(x, dtype=float)
+    return x - hess(x) @ grad(x)
+
+
+def newton_diagonal(x, grad, hess):
+    x = np.asarray(x, dtype=float)
+    return x - grad(x) / np.diag(hess(x))
+
+
+def newton_uphill(x, grad, hess):
+    x = np.asarray(x, dtype=float)
+    return x + np.linalg.inv(hess(x)) @ grad(x)
+
+
+WRONG["ch10_beyond_first_order.q1"] = [
+    ((newton_multiply,), "divides"),
+    ((newton_diagonal,), "off-diagonal"),
+    ((newton_uphill,), "sign"),
+]
+
+WRONG["ch10_beyond_first_order.q2"] = [
+    ((0.0, 0.0), "not quadratic"),
+    ((1 / 9, 1 / 3), "x/3 is the step"),
+    ((4 / 9, 0.0), "f''\\(0\\) = 0"),
+]
+
+WRONG["ch10_beyond_first_order.q3"] = [
+    ((4_000_000, 80_000_000), "n² entries"),
+    ((4 * 10**12, 40_000_000), "two vectors per pair"),
+    ((10**12, 20_000_000), "4 bytes"),
+]
+
+
+def lbfgs_no_scaling(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    alphas = []
+    for s, y in reversed(list(zip(s_list, y_list, strict=False))):
+        alpha = (s @ q) / (y @ s)
+        q = q - alpha * y
+        alphas.append(alpha)
+    for (s, y), alpha in zip(zip(s_list, y_list, strict=False), reversed(alphas), strict=False):
+        beta = (y @ q) / (y @ s)
+        q = q + (alpha - beta) * s
+    return -q
+
+
+def lbfgs_same_order(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    alphas = []
+    for s, y in reversed(list(zip(s_list, y_list, strict=False))):
+        alpha = (s @ q) / (y @ s)
+        q = q - alpha * y
+        alphas.append(alpha)
+    if s_list:
+        q = q * (s_list[-1] @ y_list[-1]) / (y_list[-1] @ y_list[-1])
+    for (s, y), alpha in zip(
+        reversed(list(zip(s_list, y_list, strict=False))), alphas, strict=False
+    ):
+        beta = (y @ q) / (y @ s)
+        q = q + (alpha - beta) * s
+    return -q
+
+
+def lbfgs_plus(grad, s_list, y_list):
+    q = np.array(grad, dtype=float)
+    alphas = []
+    for s, y in reversed(list(zip(s_list, y_list, strict=False))):
+        alpha = (s @ q) / (y @ s)
+        q = q - alpha * y
+        alphas.append(alpha)
+    if s_list:
+        q = q * (s_list[-1] @ y_list[-1]) / (y_list[-1] @ y_list[-1])
+    for (s, y), alpha in zip(zip(s_list, y_list, strict=False), reversed(alphas), strict=False):
+        beta = (y @ q) / (y @ s)
+        q = q + (alpha - beta) * s
+    return q
+
+
+WRONG["ch10_beyond_first_order.q4"] = [
+    ((lbfgs_no_scaling,), "initial scaling"),
+    ((lbfgs_same_order,), "oldest pair to the newest"),
+    ((lbfgs_plus,), "-Hg"),
+]
+
+WRONG["ch10_beyond_first_order.q5"] = [
+    (("a",), "never the Hessian"),
+    (("c",), "torch.optim.LBFGS"),
+    (("d",), "far fewer steps"),
+]
