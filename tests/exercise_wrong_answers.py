@@ -593,7 +593,7 @@ WRONG["ch06_adam.q1"] = [
     ((adam_no_bias_correction,), "bias correction is missing"),
     ((adam_t_minus_one,), "off by one"),
     ((adam_eps_inside,), r"sqrt\(v_hat\) \+ eps"),
-    ((adam_returns_corrected,), "`m`|`v`"),
+    ((adam_returns_corrected,), "uncorrected"),
     ((adam_swapped_betas,), "beta1 belongs to m"),
 ]
 
@@ -791,13 +791,13 @@ def pick_with_argmin(lrs, losses):
 
 
 def pick_index(lrs, losses):
-    return int(np.nanargmin(losses)) // 10
+    return int(np.nanargmin(losses))
 
 
 WRONG["ch07_lr_schedules.q4"] = [
     ((pick_at_minimum,), "a tenth"),
     ((pick_with_argmin,), "position of a NaN"),
-    ((pick_index,), "right type and shape but wrong values"),
+    ((pick_index,), "not its index"),
 ]
 
 WRONG["ch07_lr_schedules.q5"] = [

@@ -69,6 +69,11 @@ def _adam_variant(
     return w + sign * lr * m_hat / denominator, new_m, new_v
 
 
+def _adam_corrected_state(w, m, v, g, t, lr, b1, b2, eps):
+    new_w, new_m, new_v = adam_step(w, m, v, g, t, lr, b1, b2, eps)
+    return new_w, new_m / (1 - b1**t), new_v / (1 - b2**t)
+
+
 def _adam(**changes):
     return lambda *args: _adam_variant(*args, **changes)
 
@@ -123,20 +128,20 @@ def _adam_cases():
 _ADAM_MISTAKES = [
     (
         _adam(correct_m=False, correct_v=False),
-        "The bias correction is missing: divide m by 1 - beta1**t and v by 1 - beta2**t "
+        "The bias correction is missing: divide m by `1 - beta1**t` and v by `1 - beta2**t` "
         "(they start at zero and would otherwise be too small in the first steps).",
     ),
     (
         _adam(shift=-1),
         "The step count is off by one: t counts from 1, so the first step uses "
-        "1 - beta1**1 (with t - 1 the first step divides by zero).",
+        "`1 - beta1**1` (with t - 1 the first step divides by zero).",
     ),
     (
         _adam(shift=1),
         "The step count is off by one: `t` is already the number of this step (from 1).",
     ),
-    (_adam(correct_m=False), "Correct the bias of m as well: m_hat = m / (1 - beta1**t)."),
-    (_adam(correct_v=False), "Correct the bias of v as well: v_hat = v / (1 - beta2**t)."),
+    (_adam(correct_m=False), "Correct the bias of m as well: `m_hat = m / (1 - beta1**t)`."),
+    (_adam(correct_v=False), "Correct the bias of v as well: `v_hat = v / (1 - beta2**t)`."),
     (
         _adam(eps_inside=True),
         "PyTorch adds eps after the square root: sqrt(v_hat) + eps, not sqrt(v_hat + eps).",
@@ -144,6 +149,11 @@ _ADAM_MISTAKES = [
     (_adam(swap=True), "beta1 belongs to m (the gradients), beta2 to v (the squared gradients)."),
     (_adam(ema_m=False), "m is an average: m = beta1 m + (1 - beta1) g."),
     (_adam(old_moments=True), "Update m and v first, then step with the new (corrected) ones."),
+    (
+        _adam_corrected_state,
+        "Return the *uncorrected* m and v: they are the state for the next step. The "
+        "corrected m_hat and v_hat are only used in the update.",
+    ),
     (_adam(sign=1.0), "Is the sign of the update right? Step against m_hat."),
 ]
 

@@ -362,7 +362,7 @@ q3 = _FinderQuestion(
         (
             _finder(spacing="linear"),
             "Space the learning rates exponentially (evenly on a log scale): "
-            "start_lr * (end_lr / start_lr) ** (i / (num_steps - 1)).",
+            "`start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))`.",
         ),
         (
             _finder(spacing="off_by_one"),

@@ -158,11 +158,18 @@ class Feedback:
 
 
 def _inline_html(text: str) -> str:
-    """Escape ``text`` and render its `code` and **bold** spans and line breaks."""
-    escaped = html.escape(text, quote=False)
-    escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
-    escaped = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
-    return escaped.replace("\n", "<br>")
+    """Escape ``text`` and render its `code`, **bold** and *emphasis* spans and line breaks."""
+    parts = re.split(r"(`[^`]+`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) > 1:
+            out.append(f"<code>{html.escape(part[1:-1], quote=False)}</code>")
+            continue
+        part = html.escape(part, quote=False)
+        part = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", part)
+        part = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", part)
+        out.append(part)
+    return "".join(out).replace("\n", "<br>")
 
 
 def _in_notebook() -> bool:
@@ -912,17 +919,22 @@ class FunctionQuestion(Question):
         A mistake that reproduces the learner's results on every case wins; otherwise the
         first that reproduces the result on the first failing case ``cases[failed]``.
         """
+
+        def agrees(wrong: Callable, index: int) -> bool:
+            try:
+                result = self._run_wrong(wrong, cases[index])
+            except Exception:
+                return False
+            return _matches(results[index], result, self.rtol, self.atol)
+
         fallback = None
         for wrong, nudge in self.mistakes:
-            agree = []
-            for got, case in zip(results, cases, strict=True):
-                try:
-                    agree.append(_matches(got, self._run_wrong(wrong, case), self.rtol, self.atol))
-                except Exception:
-                    agree.append(False)
-            if all(agree):
+            if not agrees(wrong, failed):
+                continue
+            others = (i for i in range(len(cases)) if i != failed)
+            if all(agrees(wrong, i) for i in others):
                 return nudge
-            if fallback is None and agree[failed]:
+            if fallback is None:
                 fallback = nudge
         return fallback
 
@@ -948,7 +960,9 @@ class FunctionQuestion(Question):
                 continue
             where = f"{case.label}: " if case.label else ""
             message = where + mismatch.message[0].lower() + mismatch.message[1:]
-            nudge = self.diagnose(results, cases, index)
+            # A result of the wrong type cannot come from a known (working) mistake.
+            wrong_type = mismatch.kind in ("none", "type")
+            nudge = None if wrong_type else self.diagnose(results, cases, index)
             if nudge is None:
                 if mismatch.kind != "value":
                     return Feedback(INCORRECT, message)
