@@ -10,6 +10,8 @@ data
     Small seeded data sets that ship with the packages, and reproducible loaders.
 plotting
     The course's figure style, contour plots with paths, loss curves, animations.
+exercises
+    Checkers for the exercise notebooks: ``q1.check()``, ``q1.hint()``, ``q1.solution()``.
 """
 
 __version__ = "0.1.0"

@@ -248,7 +248,8 @@ q4 = ValueQuestion(
     solution="""
         kappa = 100
         rate = (kappa - 1) / (kappa + 1)  # error factor per step at the optimal lr
-        num_steps = math.ceil(math.log(1e-6) / math.log(rate))  # smallest t with rate**t <= 1e-6
+        # smallest t with rate**t <= 1e-6
+        num_steps = math.ceil(math.log(1e-6) / math.log(rate))
     """,
     mistakes={
         "num_steps": [

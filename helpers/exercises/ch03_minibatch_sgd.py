@@ -36,7 +36,8 @@ q1 = ValueQuestion(
     integer=True,
     solution="""
         n, batch_size, num_epochs = 1000, 32, 10
-        batches_per_epoch = math.ceil(n / batch_size)  # 31 full batches and one of 8
+        # 31 full batches and one of 8
+        batches_per_epoch = math.ceil(n / batch_size)
         num_updates = num_epochs * batches_per_epoch
     """,
     mistakes={
@@ -246,7 +247,8 @@ def sgd_epoch(w, X, y, batches, lr):
     w = np.array(w, dtype=float)
     for idx in batches:
         Xb, yb = X[idx], y[idx]
-        grad = 2 * Xb.T @ (Xb @ w - yb) / len(idx)  # gradient of this batch's mean squared error
+        # gradient of this batch's mean squared error
+        grad = 2 * Xb.T @ (Xb @ w - yb) / len(idx)
         w = w - lr * grad
     return w
 

@@ -128,7 +128,8 @@ q2 = ValueQuestion(
     expected={"lr_torch": _LR_EMA * (1 - _BETA), "effective_lr": 0.01 / (1 - _BETA)},
     solution="""
         beta, lr_ema = 0.9, 0.1
-        # the EMA velocity is (1 - beta) times PyTorch's velocity, so the same steps need
+        # the EMA velocity is (1 - beta) times PyTorch's velocity, so the
+        # same steps need
         lr_torch = lr_ema * (1 - beta)
         # a constant gradient g makes PyTorch's velocity grow to g / (1 - beta)
         effective_lr = 0.01 / (1 - beta)
@@ -187,7 +188,8 @@ q2 = ValueQuestion(
 
 def nesterov_step(w, v, grad, lr, beta):
     v = beta * v + grad  # the same velocity as heavy ball
-    w = w - lr * (grad + beta * v)  # look ahead: the gradient plus the next velocity step
+    # look ahead: the gradient plus the next velocity step
+    w = w - lr * (grad + beta * v)
     return w, v
 
 

@@ -110,7 +110,8 @@ def rmsprop(grad, x0, lr, alpha, eps, num_steps):
     for _ in range(num_steps):
         g = grad(x)
         v = alpha * v + (1 - alpha) * g**2
-        x = x - lr * g / (np.sqrt(v) + eps)  # PyTorch adds eps after the square root
+        # PyTorch adds eps after the square root
+        x = x - lr * g / (np.sqrt(v) + eps)
         path.append(x.copy())
     return np.array(path)
 
@@ -254,7 +255,8 @@ q3 = ValueQuestion(
     solution="""
         g, lr, t = 5.0, 0.1, 100
         adagrad_step_100 = lr * g / math.sqrt(t * g**2)  # lr / sqrt(t)
-        rmsprop_step_limit = lr * g / math.sqrt(g**2)  # v tends to g**2: the step tends to lr
+        # v tends to g**2: the step tends to lr
+        rmsprop_step_limit = lr * g / math.sqrt(g**2)
     """,
     mistakes={
         "adagrad_step_100": [
@@ -299,7 +301,8 @@ q3 = ValueQuestion(
 
 def adadelta_step(w, square_avg, acc_delta, grad, lr, rho, eps):
     square_avg = rho * square_avg + (1 - rho) * grad**2
-    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad  # units of w
+    # units of w
+    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
     acc_delta = rho * acc_delta + (1 - rho) * delta**2
     w = w - lr * delta
     return w, square_avg, acc_delta

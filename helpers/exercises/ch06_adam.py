@@ -21,7 +21,8 @@ __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
 def adam_step(w, m, v, grad, t, lr, beta1, beta2, eps):
     m = beta1 * m + (1 - beta1) * grad  # running mean of the gradients
-    v = beta2 * v + (1 - beta2) * grad**2  # running mean of the squared gradients
+    # running mean of the squared gradients
+    v = beta2 * v + (1 - beta2) * grad**2
     m_hat = m / (1 - beta1**t)  # bias correction; t counts steps from 1
     v_hat = v / (1 - beta2**t)
     w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
@@ -247,7 +248,8 @@ q2 = ValueQuestion(
 
 
 def adamw_step(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    w = w * (1 - lr * weight_decay)  # decoupled weight decay, outside the adaptive scaling
+    # decoupled weight decay, outside the adaptive scaling
+    w = w * (1 - lr * weight_decay)
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
     m_hat = m / (1 - beta1**t)
@@ -382,7 +384,8 @@ q4 = ValueQuestion(
     integer=True,
     solution="""
         num_params, bytes_per_float = 1_000_000, 4  # float32
-        adam_state_bytes = 2 * num_params * bytes_per_float  # exp_avg and exp_avg_sq
+        # exp_avg and exp_avg_sq
+        adam_state_bytes = 2 * num_params * bytes_per_float
         momentum_state_bytes = 1 * num_params * bytes_per_float  # momentum_buffer
     """,
     mistakes={

@@ -34,9 +34,12 @@ __all__ = ["QUESTIONS", "____", "make_problem", "q1", "q2", "q3", "q4", "q5"]
 
 def warmup_cosine(step, total_steps, warmup_steps, base_lr, min_lr):
     if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps  # linear warmup, base_lr at its last step
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)  # from 0 to 1
-    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
+        # linear warmup, base_lr at its last step
+        return base_lr * (step + 1) / warmup_steps
+    # from 0 to 1
+    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    cosine = (1 + math.cos(math.pi * progress)) / 2  # from 1 to 0
+    return min_lr + (base_lr - min_lr) * cosine
 
 
 def _schedule_variant(
@@ -160,7 +163,8 @@ q2 = ValueQuestion(
     rtol=1e-3,
     solution="""
         base_lr, epoch = 0.1, 65
-        lr_step = base_lr * 0.1 ** (epoch // 30)  # two decays so far, at epochs 30 and 60
+        # two decays so far, at epochs 30 and 60
+        lr_step = base_lr * 0.1 ** (epoch // 30)
         lr_exp = base_lr * 0.95**10
     """,
     mistakes={
@@ -216,11 +220,13 @@ def make_problem(seed=0):
 
 
 def lr_finder(model, loss_fn, batches, start_lr, end_lr, num_steps):
-    saved = copy.deepcopy(model.state_dict())  # the sweep ruins the weights: keep a copy
+    # the sweep ruins the weights: keep a copy
+    saved = copy.deepcopy(model.state_dict())
     optimizer = torch.optim.SGD(model.parameters(), lr=start_lr)
     lrs, losses = [], []
     for i in range(num_steps):
-        lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))  # exponential sweep
+        # exponential sweep
+        lr = start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
         X, y = batches[i % len(batches)]
@@ -418,8 +424,10 @@ q3 = _FinderQuestion(
 
 
 def pick_lr(lrs, losses):
-    losses = np.where(np.isfinite(losses), losses, np.inf)  # NaN (diverged) counts as worst
-    return lrs[int(np.argmin(losses))] / 10  # a safe distance below the minimum
+    # NaN (diverged) counts as worst
+    losses = np.where(np.isfinite(losses), losses, np.inf)
+    # a safe distance below the minimum
+    return lrs[int(np.argmin(losses))] / 10
 
 
 def _pick_variant(lrs, losses, *, nan_safe=True, factor=0.1, index=False, pick=np.argmin):

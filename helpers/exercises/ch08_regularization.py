@@ -55,7 +55,8 @@ q1 = ValueQuestion(
         sgd_l2 = w - lr * (g + lam * w)  # the penalty adds lam * w to the gradient
         sgd_decoupled = w * (1 - lr * lam) - lr * g  # the same number
         # Adam's first step is lr * m_hat / sqrt(v_hat) = lr * sign(gradient)
-        adam_l2 = w - lr * math.copysign(1, g + lam * w)  # the penalty changes nothing here
+        # the penalty changes nothing here
+        adam_l2 = w - lr * math.copysign(1, g + lam * w)
         adamw = w * (1 - lr * lam) - lr * math.copysign(1, g)
     """,
     mistakes={
@@ -178,10 +179,12 @@ q2 = ValueQuestion(
     solution="""
         # epoch:       1     2     3     4     5     6     7     8     9
         # loss:     1.00  0.80  0.70  0.72  0.69  0.71  0.70  0.73  0.68
-        # min_delta = 0: new bests at 1, 2, 3 and 5; then 6, 7, 8 are 3 bad epochs in a row
+        # min_delta = 0: new bests at epochs 1, 2, 3 and 5;
+        # then epochs 6, 7, 8 are 3 bad epochs in a row
         stop_epoch = 8
         best_epoch = 5
-        # min_delta = 0.015: 0.69 is not below 0.70 - 0.015, so 4, 5, 6 are bad epochs
+        # min_delta = 0.015: 0.69 is not below 0.70 - 0.015,
+        # so epochs 4, 5, 6 are bad epochs
         stop_epoch_delta = 6
     """,
     mistakes={

@@ -18,8 +18,10 @@ __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4"]
 
 
 def mean_and_std(losses):
-    losses = np.asarray(losses, dtype=float)  # shape (num_seeds, num_epochs)
-    return losses.mean(axis=0), losses.std(axis=0, ddof=1)  # across seeds, per epoch
+    # shape (num_seeds, num_epochs)
+    losses = np.asarray(losses, dtype=float)
+    # across seeds, per epoch
+    return losses.mean(axis=0), losses.std(axis=0, ddof=1)
 
 
 def _mean_std_variant(losses, *, axis=0, ddof=1, scale=1.0):
@@ -86,8 +88,10 @@ q1 = FunctionQuestion(
 
 
 def best_lr(lrs, final_losses):
-    final_losses = np.asarray(final_losses, dtype=float)  # shape (num_lrs, num_seeds)
-    diverged = ~np.isfinite(final_losses).all(axis=1)  # a NaN or inf on any seed
+    # shape (num_lrs, num_seeds)
+    final_losses = np.asarray(final_losses, dtype=float)
+    # a NaN or inf on any seed
+    diverged = ~np.isfinite(final_losses).all(axis=1)
     means = np.where(diverged, np.inf, final_losses.mean(axis=1))
     return lrs[int(np.argmin(means))]
 
@@ -179,7 +183,8 @@ q3 = ValueQuestion(
     expected={"se_diff": _SE, "z": _DIFF / _SE},
     solution="""
         n = 5
-        se_a, se_b = 0.02 / math.sqrt(n), 0.03 / math.sqrt(n)  # standard errors of the means
+        # standard errors of the means
+        se_a, se_b = 0.02 / math.sqrt(n), 0.03 / math.sqrt(n)
         se_diff = math.sqrt(se_a**2 + se_b**2)  # independent runs: variances add
         z = (0.135 - 0.120) / se_diff
     """,

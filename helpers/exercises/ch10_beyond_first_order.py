@@ -18,7 +18,8 @@ __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
 def newton_step(x, grad, hess):
     x = np.asarray(x, dtype=float)
-    return x - np.linalg.solve(hess(x), grad(x))  # solve H d = g rather than inverting H
+    # solve H d = g rather than inverting H
+    return x - np.linalg.solve(hess(x), grad(x))
 
 
 def _newton_variant(x, grad, hess, *, kind):
@@ -210,16 +211,19 @@ q3 = ValueQuestion(
 
 def lbfgs_direction(grad, s_list, y_list):
     q = np.array(grad, dtype=float)
-    pairs = [(s, y, 1.0 / (y @ s)) for s, y in zip(s_list, y_list, strict=True)]
+    rhos = [1.0 / (y @ s) for s, y in zip(s_list, y_list, strict=True)]
+    pairs = list(zip(s_list, y_list, rhos, strict=True))
     alphas = []
-    for s, y, rho in reversed(pairs):  # newest pair first
+    for s, y, rho in reversed(pairs):  # first loop: newest pair first
         alpha = rho * (s @ q)
         q = q - alpha * y
         alphas.append(alpha)
-    if pairs:  # initial approximation H0 = gamma * I, gamma from the newest pair
+    # initial approximation H0 = gamma * I, gamma from the newest pair
+    if pairs:
         s, y, _ = pairs[-1]
         q = q * (s @ y) / (y @ y)
-    for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):  # oldest first
+    # second loop: oldest pair first, each with its own alpha
+    for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
         beta = rho * (y @ q)
         q = q + (alpha - beta) * s
     return -q  # the search direction -H g

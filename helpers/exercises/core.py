@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 #: Run-time settings of the checkers. ``time_limit``: seconds a learner's function may run.
-settings = SimpleNamespace(time_limit=10.0)
+settings = SimpleNamespace(time_limit=15.0)
 
 CORRECT = "correct"
 INCORRECT = "incorrect"
