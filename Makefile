@@ -15,7 +15,7 @@ help:
 	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
 	@echo "make lab    open Jupyter Lab in the project's environment"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
-	@echo "make bench  time the optimizers and the notebooks"
+	@echo "make bench  time the optimizers and the notebooks, weigh the pages, check the budgets"
 	@echo "make clean  remove the build and caches (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -45,6 +45,7 @@ serve:
 
 bench: $(STAMP)
 	$(PY) benchmarks/optim_step.py
+	$(PY) benchmarks/site_report.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
