@@ -1,4 +1,4 @@
-"""Shared fixtures: the built website, built once per test run.
+"""Shared fixtures: the repository root, and the built website, built once per test run.
 
 ``site_build`` builds the book (``jupyter-book build . -W -n --keep-going``, which executes
 every notebook) into ``_build/html`` and returns a :class:`SiteBuild`; ``built_site`` returns
@@ -89,6 +89,12 @@ class SiteBuild:
     @property
     def ok(self) -> bool:
         return self.returncode == 0 and (self.html / "index.html").is_file()
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository root."""
+    return ROOT
 
 
 def pytest_configure(config: pytest.Config) -> None:

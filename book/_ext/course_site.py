@@ -1,36 +1,39 @@
-"""Sphinx extension with the course website's fixes: offline MathJax and clean pages.
+"""Sphinx extension with the course website's fixes: offline MathJax, clean pages.
 
-1. **MathJax served by the site itself**, so formulas render offline and without a CDN.
+1. **MathJax served by the site itself**, so formulas render offline, without a CDN.
    The MathJax 3.2.2 files come from the pinned PyPI package ``sphinx-mathjax-offline``.
-   That package's own Sphinx extension copies all 24 MB of MathJax into every build, which
-   alone would break the course's 25 MB site budget, so this extension copies only what
-   ``tex-chtml.js`` loads (about 2.5 MB):
+   That package's own Sphinx extension copies all 24 MB of MathJax into every build,
+   which alone would break the course's 25 MB site budget, so this extension copies
+   only what ``tex-chtml.js`` loads (about 2.5 MB):
 
-   - ``tex-chtml.js``: TeX input (base, ams, newcommand, ...), CommonHTML output, the menu
-     and assistive MathML for screen readers, in one file;
+   - ``tex-chtml.js``: TeX input (base, ams, newcommand, ...), CommonHTML output, the
+     menu and assistive MathML for screen readers, in one file;
    - ``input/tex/extensions/``: the TeX packages that ``autoload`` fetches on demand
      (``\\boldsymbol``, ``\\cancel``, ...);
    - ``output/chtml/fonts/woff-v2/``: the math fonts;
    - ``ui/``: the menu's lazily loaded parts.
 
    Left out: the other combined files, the SVG output, and the speech-rule engine
-   (``sre``, 4 MB) with the ``a11y`` explorer that needs it. MathJax's default settings
-   never load them; screen readers get the assistive MathML that ``tex-chtml.js`` includes.
+   (``sre``, 4 MB) with the ``a11y`` explorer that needs it. MathJax's default
+   settings never load them; screen readers get the assistive MathML that
+   ``tex-chtml.js`` includes.
 
-2. **Each inline script once.** With Sphinx 7.4, an inline script added by an extension after
-   the builder started (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's
-   selector) is emitted twice, and the second ``const`` is a console error on every page.
-   Duplicates are dropped from each page's script list.
+2. **Each inline script once.** With Sphinx 7.4, an inline script that an extension
+   adds after the builder started (sphinx-thebe's ``const THEBE_JS_URL = ...``,
+   sphinx-togglebutton's selector) is emitted twice, and the second ``const`` is a
+   console error on every page. Duplicates are dropped from each page's scripts.
 
-3. **No stylesheet from a CDN in animations.** Matplotlib's JavaScript animation player
-   (``to_jshtml``, used through ``helpers.plotting.animation_html``) links Font Awesome 4
-   from maxcdn.bootstrapcdn.com for its button icons. The theme already ships Font Awesome,
-   which draws the same icons, so the link is removed from the pages (the notebooks keep it).
+3. **No stylesheet from a CDN in animations.** Matplotlib's JavaScript animation
+   player (``to_jshtml``, used through ``helpers.plotting.animation_html``) links
+   Font Awesome 4 from maxcdn.bootstrapcdn.com for its button icons. The theme
+   ships Font Awesome, which draws the same icons, so the link is removed from the
+   pages (the notebooks keep it).
 
-4. **Reference lists that assistive technology understands.** Docutils marks each entry of a
-   reference list with the DPub role ``doc-biblioentry`` inside a ``role="list"``; that role is
-   deprecated (DPub-ARIA 1.1) and is not a list item, so screen readers see a list without
-   items (axe-core: aria-required-children, critical). Entries are marked ``listitem``.
+4. **Reference lists that assistive technology understands.** Docutils marks each
+   entry of a reference list with the DPub role ``doc-biblioentry`` inside a
+   ``role="list"``; that role is deprecated (DPub-ARIA 1.1) and is not a list item,
+   so screen readers see a list without items (axe-core: aria-required-children,
+   critical). Entries are marked ``listitem``.
 
 Configure in ``_config.yml``::
 
@@ -79,11 +82,11 @@ def mathjax_source() -> Path:
 
 
 def _excluded(path: str) -> bool:
-    """Tell ``copy_asset`` to skip ``path`` (relative, / separators) unless it is kept."""
+    """Tell ``copy_asset`` to skip ``path`` (relative, / separators) unless kept."""
     path = path.replace("\\", "/")
     for keep in MATHJAX_KEEP:
         if keep.endswith("/"):
-            # Keep the folder, the folders above it (so copy_asset descends) and its content.
+            # Keep the folder, its content and the folders above it (to descend).
             if path.startswith(keep) or keep.startswith(path.rstrip("/") + "/"):
                 return False
         elif path == keep:
@@ -92,7 +95,7 @@ def _excluded(path: str) -> bool:
 
 
 def _use_local_mathjax(app: Sphinx, config) -> None:
-    # Sphinx's default is a CDN address: replace it unless _config.yml chose a local path.
+    # Sphinx's default is a CDN address: use the local copy unless configured.
     if "://" in (config.mathjax_path or ""):
         config.mathjax_path = MATHJAX_PATH
 
@@ -100,10 +103,14 @@ def _use_local_mathjax(app: Sphinx, config) -> None:
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    copy_asset(mathjax_source(), Path(app.outdir, "_static", "mathjax"), excluded=_excluded)
+    copy_asset(
+        mathjax_source(), Path(app.outdir, "_static", "mathjax"), excluded=_excluded
+    )
 
 
-def _drop_duplicate_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+def _drop_duplicate_scripts(
+    app: Sphinx, pagename, templatename, context, doctree
+) -> None:
     scripts = context.get("script_files")
     if not isinstance(scripts, list):
         return
@@ -121,7 +128,8 @@ def _drop_duplicate_scripts(app: Sphinx, pagename, templatename, context, doctre
 
 
 CDN_FONT_AWESOME = re.compile(
-    r"<link[^>]*href=[\"']https?://[^\"']*font-awesome[^\"']*\.css[\"'][^>]*>\s*", re.IGNORECASE
+    r"<link[^>]*href=[\"']https?://[^\"']*font-awesome[^\"']*\.css[\"'][^>]*>\s*",
+    re.IGNORECASE,
 )
 
 
@@ -140,7 +148,9 @@ def _visit_citation_html(self, node: nodes.citation) -> None:
     # As docutils' HTML5 writer, with role "listitem" instead of "doc-biblioentry".
     if not isinstance(node.previous_sibling(), type(node)):
         self.body.append('<div role="list" class="citation-list">\n')
-    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+    self.body.append(
+        self.starttag(node, "div", classes=[node.tagname], role="listitem")
+    )
 
 
 def _depart_citation_html(self, node: nodes.citation) -> None:
@@ -156,5 +166,9 @@ def setup(app: Sphinx) -> dict:
     # After the other extensions have added their page scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", _drop_cdn_stylesheets)
-    app.add_node(nodes.citation, override=True, html=(_visit_citation_html, _depart_citation_html))
+    app.add_node(
+        nodes.citation,
+        override=True,
+        html=(_visit_citation_html, _depart_citation_html),
+    )
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
