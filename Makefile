@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Use the venv's own "python3" kernel, whatever kernels the user has installed elsewhere.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
-export MPLBACKEND := Agg
+# No MPLBACKEND here: a kernel that inherits MPLBACKEND=Agg shows no figures (ipykernel only
+# selects its inline backend when MPLBACKEND is unset), so the site and Lab would lose them.
+# Headless runs pick Agg by themselves; tests that draw call matplotlib.use("Agg").
 PORT ?= 8000
 
 .PHONY: help book test lint lab serve bench clean

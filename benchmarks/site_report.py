@@ -160,7 +160,8 @@ def build() -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels must choose their own (inline) backend, or the figures vanish from the pages.
+    env.pop("MPLBACKEND", None)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
     print("Building the book (executes every notebook):", " ".join(cmd[1:]), flush=True)

@@ -123,7 +123,8 @@ def _build_env() -> dict[str, str]:
     # environment's own "python3" kernel (as the Makefile does).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
-    env.setdefault("MPLBACKEND", "Agg")
+    # Kernels must choose their own (inline) backend, or the figures vanish from the pages.
+    env.pop("MPLBACKEND", None)
     return env
 
 
