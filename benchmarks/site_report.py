@@ -156,16 +156,24 @@ def _sources_newer_than(stamp: Path) -> list[Path]:
     return [p for p in candidates if "_build" not in p.parts and p.stat().st_mtime > built]
 
 
-def build() -> None:
+def build() -> int:
+    """Build the whole book (every notebook executes); return the exit code."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env.setdefault("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
     # Kernels must choose their own (inline) backend, or the figures vanish from the pages.
     env.pop("MPLBACKEND", None)
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else "jupyter-book", "build", ".", "-W", "-n", "--keep-going"]
+    cmd = [str(exe) if exe.exists() else "jupyter-book"]
+    cmd += ["build", ".", "--all", "-W", "-n", "--keep-going"]
     print("Building the book (executes every notebook):", " ".join(cmd[1:]), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    log = BUILD_DIR / "bench-build.log"
+    BUILD_DIR.mkdir(exist_ok=True)
+    with log.open("w") as out:
+        returncode = subprocess.run(cmd, cwd=ROOT, env=env, stdout=out, stderr=out).returncode
+    if returncode:
+        print(f"FAIL  the book build exited with {returncode}: see {log.relative_to(ROOT)}")
+    return returncode
 
 
 def _mb(n: float) -> str:
@@ -233,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--no-build", action="store_true", help="never build; report on _build")
     args = parser.parse_args(argv)
 
+    build_failed = False
     stale = _sources_newer_than(ENV_PICKLE)
     if args.build or (stale and not args.no_build):
         if stale and not args.build:
@@ -240,11 +249,11 @@ def main(argv: list[str] | None = None) -> int:
                 str(p.relative_to(ROOT)) for p in stale[:3] if p.is_relative_to(ROOT)
             )
             print(f"The built site is missing or older than its sources ({names} ...)")
-        build()
+        build_failed = build() != 0
     if not (HTML_DIR / "index.html").is_file() or not ENV_PICKLE.is_file():
         print("No built site in _build: run make book (or drop --no-build).")
         return 2
-    return 0 if report() else 1
+    return 0 if report() and not build_failed else 1
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ def _run_build() -> tuple[int, float]:
     with LOG_FILE.open("w") as log:
         try:
             proc = subprocess.run(
-                [*_jupyter_book(), "build", ".", "-W", "-n", "--keep-going"],
+                [*_jupyter_book(), "build", ".", "--all", "-W", "-n", "--keep-going"],
                 cwd=ROOT,
                 env=_build_env(),
                 stdout=log,
