@@ -129,6 +129,9 @@ def _build_env() -> dict[str, str]:
 
 
 def _run_build() -> tuple[int, float]:
+    # A fresh build: no page left over from an older toc, every notebook executed.
+    for folder in ("html", ".doctrees", "jupyter_execute"):
+        shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
     start = time.perf_counter()
     with LOG_FILE.open("w") as log:
         try:
