@@ -148,7 +148,7 @@ class History:
     batch_loss : list of float
         The loss of every mini-batch, one entry per update.
     diverged : bool
-        True when training stopped because the loss became NaN or infinite.
+        True when training stopped because the loss blew up (see :func:`fit`).
     stopped_epoch : int or None
         The epoch after which early stopping ended training (1-based), if it did.
     best_epoch : int or None
@@ -263,6 +263,7 @@ def fit(
     val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
     scheduler=None,
     early_stopping: EarlyStopping | None = None,
+    diverge_factor: float = 1e3,
     progress: bool = False,
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``num_epochs`` and record a :class:`History`.
@@ -283,6 +284,9 @@ def fit(
         schedulers receive the validation loss, or the training loss without validation).
     early_stopping : EarlyStopping, optional
         Needs ``val_data``. Restores the best weights when it stops training.
+    diverge_factor : float
+        Training stops, marked ``diverged``, after an epoch whose mean training loss is NaN,
+        infinite, or more than ``diverge_factor`` times the loss of the very first mini-batch.
     progress : bool
         Print one line per epoch.
 
@@ -292,6 +296,8 @@ def fit(
     """
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor must be > 1, got {diverge_factor}")
     if early_stopping is not None and val_data is None:
         raise ValueError("early_stopping needs val_data to watch")
     history = History()
@@ -308,7 +314,7 @@ def fit(
             epoch_losses.append(loss.item())
         history.batch_loss.extend(epoch_losses)
         history.train_loss.append(float(np.mean(epoch_losses)))
-        if not math.isfinite(history.train_loss[-1]):
+        if _diverged(history, diverge_factor):
             history.diverged = True
             history.time.append(time.perf_counter() - start)
             break
@@ -328,6 +334,11 @@ def fit(
     if history.val_loss:
         history.best_epoch = int(np.nanargmin(history.val_loss)) + 1
     return history
+
+
+def _diverged(history: History, factor: float) -> bool:
+    loss = history.train_loss[-1]
+    return not math.isfinite(loss) or loss > factor * history.batch_loss[0]
 
 
 def _step_scheduler(scheduler, history: History) -> None:
