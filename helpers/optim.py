@@ -72,8 +72,8 @@ def _scalar_mul(a: float, b: float) -> float:
 class _FromScratch(Optimizer):
     """Base class: validates every param group and provides the loop over parameters."""
 
-    def _check_hyperparameters(self, group: dict) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _check_hyperparameters(self, group: dict) -> None:
+        raise NotImplementedError  # each optimizer checks its own hyperparameters
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a param group after checking its hyperparameters (``ValueError`` if invalid)."""
@@ -102,11 +102,15 @@ class _FromScratch(Optimizer):
             g = p.grad
             if g is None:
                 continue
-            if g.is_sparse or p.is_complex():
-                kind = "sparse gradients" if g.is_sparse else "complex parameters"
+            if g.is_sparse:
                 raise RuntimeError(
-                    f"helpers.optim.{type(self).__name__} does not support {kind}; "
-                    f"use torch.optim instead"
+                    f"helpers.optim.{type(self).__name__} does not support sparse gradients; "
+                    "densify them (p.grad = p.grad.to_dense()) or use torch.optim.SparseAdam"
+                )
+            if p.is_complex():
+                raise RuntimeError(
+                    f"helpers.optim.{type(self).__name__} does not support complex parameters; "
+                    "use the torch.optim class of the same name"
                 )
             yield p, (-g if sign_flip else g)
 
@@ -119,7 +123,7 @@ class _FromScratch(Optimizer):
             return closure()
 
 
-_STEP_PARAMETERS = """
+_METHODS_DOC = """
     Methods
     -------
     step(closure=None)
@@ -172,7 +176,7 @@ class SGD(_FromScratch):
     initialization and momentum in deep learning. ICML.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -269,7 +273,7 @@ class Adagrad(_FromScratch):
     and stochastic optimization. JMLR 12.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -366,7 +370,7 @@ class RMSprop(_FromScratch):
     arXiv:1308.0850 (the centered variant).
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -476,7 +480,7 @@ class Adam(_FromScratch):
     Reddi, S. J., Kale, S., & Kumar, S. (2018). On the convergence of Adam and beyond. ICLR.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -573,7 +577,7 @@ class AdamW(Adam):
     Loshchilov, I., & Hutter, F. (2019). Decoupled weight decay regularization. ICLR.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -644,7 +648,7 @@ class NAdam(_FromScratch):
     Dozat, T. (2016). Incorporating Nesterov momentum into Adam. ICLR workshop.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -703,6 +707,8 @@ class NAdam(_FromScratch):
                 m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
                 d = v.div(1 - beta2**t).sqrt().add_(eps)  # d = sqrt(v / (1 - beta2^t)) + eps
+                # p <- p - lr * (1 - mu_t) / (1 - P_t) * g / d
+                #        - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
                 p.addcdiv_(g, d, value=-lr * (1.0 - mu) / (1.0 - mu_product))
                 p.addcdiv_(m, d, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))
         return loss
@@ -742,7 +748,7 @@ class Adamax(_FromScratch):
     Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR, sec. 7.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
@@ -822,7 +828,7 @@ class Adadelta(_FromScratch):
     Zeiler, M. D. (2012). ADADELTA: An adaptive learning rate method. arXiv:1212.5701.
     """
 
-    __doc__ += _STEP_PARAMETERS
+    __doc__ += _METHODS_DOC
 
     def __init__(
         self,
