@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Use the venv's own "python3" kernel, whatever kernels the user has installed elsewhere.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+# Idle OpenMP threads sleep instead of spinning: small PyTorch loops stay fast when several
+# notebooks run at once (parallel tests), without changing the number of threads.
+export OMP_WAIT_POLICY := PASSIVE
 # No MPLBACKEND here: a kernel that inherits MPLBACKEND=Agg shows no figures (ipykernel only
 # selects its inline backend when MPLBACKEND is unset), so the site and Lab would lose them.
 # Headless runs pick Agg by themselves; tests that draw call matplotlib.use("Agg").

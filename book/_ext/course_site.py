@@ -103,14 +103,10 @@ def _use_local_mathjax(app: Sphinx, config) -> None:
 def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    copy_asset(
-        mathjax_source(), Path(app.outdir, "_static", "mathjax"), excluded=_excluded
-    )
+    copy_asset(mathjax_source(), Path(app.outdir, "_static", "mathjax"), excluded=_excluded)
 
 
-def _drop_duplicate_scripts(
-    app: Sphinx, pagename, templatename, context, doctree
-) -> None:
+def _drop_duplicate_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not isinstance(scripts, list):
         return
@@ -148,9 +144,7 @@ def _visit_citation_html(self, node: nodes.citation) -> None:
     # As docutils' HTML5 writer, with role "listitem" instead of "doc-biblioentry".
     if not isinstance(node.previous_sibling(), type(node)):
         self.body.append('<div role="list" class="citation-list">\n')
-    self.body.append(
-        self.starttag(node, "div", classes=[node.tagname], role="listitem")
-    )
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
 
 
 def _depart_citation_html(self, node: nodes.citation) -> None:
