@@ -5,7 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Use the venv's own "python3" kernel, whatever kernels the user has installed elsewhere.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
-export MPLBACKEND := Agg
+# Idle OpenMP threads sleep instead of spinning: small PyTorch loops stay fast when several
+# notebooks run at once (parallel tests), without changing the number of threads.
+export OMP_WAIT_POLICY := PASSIVE
+# No MPLBACKEND here: a kernel that inherits MPLBACKEND=Agg shows no figures (ipykernel only
+# selects its inline backend when MPLBACKEND is unset), so the site and Lab would lose them.
+# Headless runs pick Agg by themselves; tests that draw call matplotlib.use("Agg").
 PORT ?= 8000
 
 .PHONY: help book test lint lab serve bench clean
@@ -15,7 +20,7 @@ help:
 	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
 	@echo "make lab    open Jupyter Lab in the project's environment"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
-	@echo "make bench  time the optimizers and the notebooks"
+	@echo "make bench  time the optimizers and the notebooks, weigh the pages, check the budgets"
 	@echo "make clean  remove the build and caches (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -45,6 +50,7 @@ serve:
 
 bench: $(STAMP)
 	$(PY) benchmarks/optim_step.py
+	$(PY) benchmarks/site_report.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -10,6 +10,13 @@ data
     Small seeded data sets that ship with the packages, and reproducible loaders.
 plotting
     The course's figure style, contour plots with paths, loss curves, animations.
+optim
+    Optimizers written from scratch (SGD, Adagrad, RMSprop, Adam, AdamW, NAdam, Adamax,
+    Adadelta), numerically equal to ``torch.optim``.
+schedules
+    Learning-rate schedules as plain functions of the step, equal to ``torch.optim.lr_scheduler``.
+exercises
+    Checkers for the exercise notebooks: ``q1.check()``, ``q1.hint()``, ``q1.solution()``.
 """
 
 __version__ = "0.1.0"

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits, make_moons
-from sklearn.model_selection import train_test_split
 from torch.utils.data import DataLoader, TensorDataset
 
 __all__ = ["Split", "digits", "linear_data", "make_loader", "toy_regression", "two_moons"]
@@ -109,6 +107,8 @@ def two_moons(
     -------
     Split
     """
+    from sklearn.datasets import make_moons  # imported here: scikit-learn is slow to import
+
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return _split(X, y, test_size, seed, num_classes=2)
 
@@ -130,11 +130,15 @@ def digits(test_size: float = 0.25, seed: int = 0) -> Split:
     -------
     Split
     """
+    from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
+
     X, y = load_digits(return_X_y=True)
     return _split(X, y, test_size, seed, num_classes=10)
 
 
 def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int, num_classes: int) -> Split:
+    from sklearn.model_selection import train_test_split
+
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size}")
     X_train, X_test, y_train, y_test = train_test_split(

@@ -1,18 +1,94 @@
-"""Shared fixtures: the repository root, and one site build per test run."""
+"""Shared fixtures: the repository root, and the built website, built once per test run.
+
+``site_build`` builds the book (``jupyter-book build . -W -n --keep-going``, which executes
+every notebook) into ``_build/html`` and returns a :class:`SiteBuild`; ``built_site`` returns
+the ``_build/html`` folder and fails if the build failed. Tests that need the site use
+``built_site``; a test of the build itself can use ``site_build`` to see the log.
+
+The build runs once per test run, even with pytest-xdist, whose workers each set up their own
+session fixtures: the first worker takes a file lock on ``_build/.build.lock`` and builds,
+the others wait for the lock and then find ``_build/.build.stamp`` stamped with this run's id
+(the ``BUILD_ID`` environment variable if set, else xdist's ``testrunuid``, else a fresh id).
+
+Set ``SITE_ALREADY_BUILT=1`` to test an existing ``_build/html`` without rebuilding it
+(for example after ``make book``).
+"""
 
 from __future__ import annotations
 
 import fcntl
+import importlib.util
+import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
-JUPYTER_BOOK = str(Path(sys.executable).with_name("jupyter-book"))
+HTML_DIR = BUILD_DIR / "html"
+LOCK_FILE = BUILD_DIR / ".build.lock"
+STAMP_FILE = BUILD_DIR / ".build.stamp"
+LOG_FILE = BUILD_DIR / "build.log"
+BUILD_TIMEOUT = 30 * 60  # seconds; the notebooks' own budget is 4 minutes in total
+
+
+def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
+    """The documents of the book in reading order (root first), from ``_toc.yml``."""
+    toc = yaml.safe_load(toc_file.read_text())
+    names = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            for key in ("chapters", "sections"):
+                walk(entry.get(key, []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return [
+        str(Path(n).with_suffix("")) if Path(n).suffix in (".md", ".ipynb") else n for n in names
+    ]
+
+
+def site_pages() -> list[str]:
+    """Every page of the site (under _build/html): the toc in order, then search and index."""
+    return [f"{name}.html" for name in toc_docnames()] + ["search.html", "genindex.html"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test that takes ``site_page`` runs once per page of the site.
+    if "site_page" in metafunc.fixturenames:
+        pages = site_pages()
+        metafunc.parametrize("site_page", pages, ids=[p.removesuffix(".html") for p in pages])
+
+
+@dataclass(frozen=True)
+class SiteBuild:
+    """The outcome of one book build."""
+
+    html: Path
+    returncode: int
+    log_file: Path
+    seconds: float
+    reused: bool  # True if another worker (or SITE_ALREADY_BUILT) did the build
+
+    @property
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and (self.html / "index.html").is_file()
 
 
 @pytest.fixture(scope="session")
@@ -21,40 +97,122 @@ def root() -> Path:
     return ROOT
 
 
-def _run_id(config: pytest.Config) -> str:
-    workerinput = getattr(config, "workerinput", None)
-    return workerinput["testrunuid"] if workerinput else f"{os.getpid()}"
+def pytest_configure(config: pytest.Config) -> None:
+    # One id per test run, shared by the xdist workers (they receive the controller's
+    # testrunuid); a plain pytest run makes its own.
+    config._site_run_id = (
+        os.environ.get("BUILD_ID")
+        or getattr(config, "workerinput", {}).get("testrunuid")
+        or uuid.uuid4().hex
+    )
+
+
+def _jupyter_book() -> list[str]:
+    exe = Path(sys.executable).with_name("jupyter-book")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("jupyter-book")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "jupyter_book"]
+
+
+def _build_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # Notebooks import the course's helpers from the repository, and run on the
+    # environment's own "python3" kernel (as the Makefile does).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
+    # Kernels must choose their own (inline) backend, or the figures vanish from the pages.
+    env.pop("MPLBACKEND", None)
+    return env
+
+
+def _run_build() -> tuple[int, float]:
+    # A fresh build: no page left over from an older toc, every notebook executed.
+    for folder in ("html", ".doctrees", "jupyter_execute"):
+        shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
+    start = time.perf_counter()
+    with LOG_FILE.open("w") as log:
+        try:
+            proc = subprocess.run(
+                [*_jupyter_book(), "build", ".", "--all", "-W", "-n", "--keep-going"],
+                cwd=ROOT,
+                env=_build_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=BUILD_TIMEOUT,
+                check=False,
+            )
+            returncode = proc.returncode
+        except subprocess.TimeoutExpired:
+            log.write(f"\nBuild timed out after {BUILD_TIMEOUT} s\n")
+            returncode = -1
+    return returncode, time.perf_counter() - start
 
 
 @pytest.fixture(scope="session")
-def built_site(request: pytest.FixtureRequest) -> dict:
-    """Build the book once per test run (shared by xdist workers through a file lock).
-
-    Returns a dict with the html folder (``html``), the build's exit code (``returncode``)
-    and its combined output (``log``). Set ``SITE_ALREADY_BUILT=1`` to test an existing
-    ``_build/html`` without rebuilding.
-    """
-    html = BUILD_DIR / "html"
-    log_file = BUILD_DIR / "build.log"
+def site_build(request: pytest.FixtureRequest) -> SiteBuild:
+    """Build the book once per test run (shared by xdist workers) and describe the result."""
     if os.environ.get("SITE_ALREADY_BUILT") == "1":
-        if not (html / "index.html").exists():
-            pytest.fail("SITE_ALREADY_BUILT=1 but _build/html/index.html does not exist")
-        return {"html": html, "returncode": 0, "log": ""}
-
-    BUILD_DIR.mkdir(exist_ok=True)
-    stamp = BUILD_DIR / "build.stamp"
-    run_id = _run_id(request.config)
-    with open(BUILD_DIR / "build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (stamp.exists() and stamp.read_text().split("\n")[0] == run_id):
-            result = subprocess.run(
-                [JUPYTER_BOOK, "build", str(ROOT), "-W", "-n", "--keep-going"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                env={**os.environ, "MPLBACKEND": "Agg"},
+        if not (HTML_DIR / "index.html").is_file():
+            pytest.fail(
+                "SITE_ALREADY_BUILT=1 but there is no _build/html/index.html: run make book"
             )
-            log_file.write_text(result.stdout + result.stderr)
-            stamp.write_text(f"{run_id}\n{result.returncode}\n")
-        returncode = int(stamp.read_text().split("\n")[1])
-    return {"html": html, "returncode": returncode, "log": log_file.read_text()}
+        # No log: whatever _build/build.log holds may come from an older build.
+        return SiteBuild(HTML_DIR, 0, BUILD_DIR / "no-build-log", 0.0, reused=True)
+
+    run_id = request.config._site_run_id
+    BUILD_DIR.mkdir(exist_ok=True)
+    with LOCK_FILE.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks while another worker builds
+        try:
+            stamp = json.loads(STAMP_FILE.read_text()) if STAMP_FILE.exists() else {}
+        except ValueError:
+            stamp = {}
+        if stamp.get("run_id") == run_id:
+            return SiteBuild(
+                HTML_DIR, stamp["returncode"], LOG_FILE, stamp["seconds"], reused=True
+            )
+        STAMP_FILE.unlink(missing_ok=True)
+        returncode, seconds = _run_build()
+        STAMP_FILE.write_text(
+            json.dumps({"run_id": run_id, "returncode": returncode, "seconds": seconds})
+        )
+        return SiteBuild(HTML_DIR, returncode, LOG_FILE, seconds, reused=False)
+
+
+@pytest.fixture(scope="session")
+def built_site(site_build: SiteBuild) -> Path:
+    """The folder ``_build/html`` of a successful build of the book."""
+    if not site_build.ok:
+        tail = "\n".join(site_build.log.splitlines()[-40:])
+        pytest.fail(
+            f"The book build failed (exit code {site_build.returncode}); "
+            f"full log in {site_build.log_file}. Last lines:\n{tail}"
+        )
+    return site_build.html
+
+
+@pytest.fixture(scope="session")
+def toc_pages() -> list[str]:
+    """The book's pages in reading order (the order of next/previous navigation)."""
+    return [f"{name}.html" for name in toc_docnames()]
+
+
+@pytest.fixture(scope="session")
+def all_pages() -> list[str]:
+    """Every page of the site: the toc's pages, then search.html and genindex.html."""
+    return site_pages()
+
+
+@pytest.fixture(scope="session")
+def site_report():
+    """The module benchmarks/site_report.py: page weights and the budgets, defined once."""
+    spec = importlib.util.spec_from_file_location(
+        "site_report", ROOT / "benchmarks" / "site_report.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module

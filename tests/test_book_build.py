@@ -20,19 +20,19 @@ def toc_files(root: Path) -> list[str]:
     return files
 
 
-def test_build_succeeds_without_warnings(built_site):
-    log = built_site["log"]
+def test_build_succeeds_without_warnings(site_build):
+    log = site_build.log
     # Sphinx reports problems as "file:line: WARNING: ..." (kernels' own log lines differ).
     problems = [
         line for line in log.splitlines() if re.search(r"\b(WARNING|ERROR|CRITICAL):", line)
     ]
-    assert built_site["returncode"] == 0, "jupyter-book build failed:\n" + log[-4000:]
+    assert site_build.returncode == 0, "jupyter-book build failed:\n" + log[-4000:]
     assert not problems, "the build printed warnings:\n" + "\n".join(problems[:30])
 
 
 def test_every_toc_page_is_rendered(built_site, root):
-    missing = [f for f in toc_files(root) if not (built_site["html"] / f"{f}.html").exists()]
-    assert (built_site["html"] / "index.html").exists()
+    missing = [f for f in toc_files(root) if not (built_site / f"{f}.html").exists()]
+    assert (built_site / "index.html").exists()
     assert not missing, f"pages missing from the site: {missing}"
 
 
@@ -40,7 +40,7 @@ def test_chapter_pages_show_their_figures(built_site, root):
     chapters = [f for f in toc_files(root) if re.match(r"book/\d\d_", f)]
     assert chapters, "no chapter notebooks in _toc.yml"
     for chapter in chapters:
-        page = (built_site["html"] / f"{chapter}.html").read_text()
+        page = (built_site / f"{chapter}.html").read_text()
         images = re.findall(r"<img [^>]*src=\"[^\"]*_images/[^\"]+\.png\"", page)
         assert len(images) >= 3, f"{chapter} shows {len(images)} figures, expected at least 3"
         assert "Traceback" not in page, f"{chapter} shows a traceback"

@@ -1,0 +1,168 @@
+"""Sphinx extension with the course website's fixes: offline MathJax, clean pages.
+
+1. **MathJax served by the site itself**, so formulas render offline, without a CDN.
+   The MathJax 3.2.2 files come from the pinned PyPI package ``sphinx-mathjax-offline``.
+   That package's own Sphinx extension copies all 24 MB of MathJax into every build,
+   which alone would break the course's 25 MB site budget, so this extension copies
+   only what ``tex-chtml.js`` loads (about 2.5 MB):
+
+   - ``tex-chtml.js``: TeX input (base, ams, newcommand, ...), CommonHTML output, the
+     menu and assistive MathML for screen readers, in one file;
+   - ``input/tex/extensions/``: the TeX packages that ``autoload`` fetches on demand
+     (``\\boldsymbol``, ``\\cancel``, ...);
+   - ``output/chtml/fonts/woff-v2/``: the math fonts;
+   - ``ui/``: the menu's lazily loaded parts.
+
+   Left out: the other combined files, the SVG output, and the speech-rule engine
+   (``sre``, 4 MB) with the ``a11y`` explorer that needs it. MathJax's default
+   settings never load them; screen readers get the assistive MathML that
+   ``tex-chtml.js`` includes.
+
+2. **Each inline script once.** With Sphinx 7.4, an inline script that an extension
+   adds after the builder started (sphinx-thebe's ``const THEBE_JS_URL = ...``,
+   sphinx-togglebutton's selector) is emitted twice, and the second ``const`` is a
+   console error on every page. Duplicates are dropped from each page's scripts.
+
+3. **No stylesheet from a CDN in animations.** Matplotlib's JavaScript animation
+   player (``to_jshtml``, used through ``helpers.plotting.animation_html``) links
+   Font Awesome 4 from maxcdn.bootstrapcdn.com for its button icons. The theme
+   ships Font Awesome, which draws the same icons, so the link is removed from the
+   pages (the notebooks keep it).
+
+4. **Reference lists that assistive technology understands.** Docutils marks each
+   entry of a reference list with the DPub role ``doc-biblioentry`` inside a
+   ``role="list"``; that role is deprecated (DPub-ARIA 1.1) and is not a list item,
+   so screen readers see a list without items (axe-core: aria-required-children,
+   critical). Entries are marked ``listitem``.
+
+Configure in ``_config.yml``::
+
+    sphinx:
+      local_extensions:
+        course_site: book/_ext
+      config:
+        mathjax_path: mathjax/tex-chtml.js
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
+from sphinx.util.fileutil import copy_asset
+
+__all__ = ["MATHJAX_KEEP", "mathjax_source", "setup"]
+
+MATHJAX_PATH = "mathjax/tex-chtml.js"
+# Paths (relative to MathJax's root) that are copied into _static/mathjax.
+MATHJAX_KEEP = (
+    "tex-chtml.js",
+    "input/tex/extensions/",
+    "output/chtml/fonts/woff-v2/",
+    "ui/",
+)
+
+
+def mathjax_source() -> Path:
+    """Return the MathJax folder shipped by the ``sphinx-mathjax-offline`` package."""
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None or spec.origin is None:
+        raise ExtensionError(
+            "course_site: the package sphinx-mathjax-offline is not installed "
+            "(pip install -r requirements.txt)"
+        )
+    source = Path(spec.origin).parent / "static" / "mathjax"
+    if not (source / "tex-chtml.js").is_file():
+        raise ExtensionError(f"course_site: no MathJax found in {source}")
+    return source
+
+
+def _excluded(path: str) -> bool:
+    """Tell ``copy_asset`` to skip ``path`` (relative, / separators) unless kept."""
+    path = path.replace("\\", "/")
+    for keep in MATHJAX_KEEP:
+        if keep.endswith("/"):
+            # Keep the folder, its content and the folders above it (to descend).
+            if path.startswith(keep) or keep.startswith(path.rstrip("/") + "/"):
+                return False
+        elif path == keep:
+            return False
+    return True
+
+
+def _use_local_mathjax(app: Sphinx, config) -> None:
+    # Sphinx's default is a CDN address: use the local copy unless configured.
+    if "://" in (config.mathjax_path or ""):
+        config.mathjax_path = MATHJAX_PATH
+
+
+def _copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    copy_asset(mathjax_source(), Path(app.outdir, "_static", "mathjax"), excluded=_excluded)
+
+
+def _drop_duplicate_scripts(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = getattr(script, "attributes", {})
+        key = (
+            getattr(script, "filename", script) or "",  # None and "" both mean inline
+            tuple(sorted((k, str(v)) for k, v in attributes.items())),
+        )
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+CDN_FONT_AWESOME = re.compile(
+    r"<link[^>]*href=[\"']https?://[^\"']*font-awesome[^\"']*\.css[\"'][^>]*>\s*",
+    re.IGNORECASE,
+)
+
+
+def _drop_cdn_stylesheets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    for raw in list(doctree.findall(nodes.raw)):
+        if "html" not in raw.get("format", "").split():
+            continue
+        text = raw.astext()
+        cleaned = CDN_FONT_AWESOME.sub("", text)
+        if cleaned != text:
+            raw.clear()
+            raw += nodes.Text(cleaned)
+
+
+def _visit_citation_html(self, node: nodes.citation) -> None:
+    # As docutils' HTML5 writer, with role "listitem" instead of "doc-biblioentry".
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
+def _depart_citation_html(self, node: nodes.citation) -> None:
+    self.body.append("</div>\n")
+    if not isinstance(node.next_node(descend=False, siblings=True), type(node)):
+        self.body.append("</div>\n")
+
+
+def setup(app: Sphinx) -> dict:
+    mathjax_source()  # fail early, with a clear message, if the package is missing
+    app.connect("config-inited", _use_local_mathjax)
+    app.connect("build-finished", _copy_mathjax)
+    # After the other extensions have added their page scripts (default priority 500).
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    app.connect("doctree-resolved", _drop_cdn_stylesheets)
+    app.add_node(
+        nodes.citation,
+        override=True,
+        html=(_visit_citation_html, _depart_citation_html),
+    )
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
