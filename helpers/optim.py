@@ -1,0 +1,867 @@
+"""Optimizers written from scratch, equal to ``torch.optim`` step for step.
+
+Every class here subclasses :class:`torch.optim.Optimizer`, so param groups, ``state_dict``,
+``load_state_dict``, ``zero_grad``, closures and every ``torch.optim.lr_scheduler`` work as
+usual. Each constructor takes the same hyperparameters, with the same names and defaults, as the
+``torch.optim`` class of the same name: a chapter can swap ``torch.optim.Adam`` for
+``helpers.optim.Adam``.
+
+Each ``step`` is one short loop over the parameters that have a gradient and reads like the
+update rule in the book (the rule is the comment at the end of each line). The per-parameter
+state keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...), and
+the arithmetic follows torch's single-tensor code (``foreach=False``) operation by operation, so
+the two agree to rounding error. A state dict saved by ``torch.optim`` loads here and the other
+way round.
+
+Not supported: sparse gradients and complex parameters (both raise a ``RuntimeError`` that says
+so), and torch's implementation switches ``foreach``, ``fused``, ``capturable`` and
+``differentiable``.
+"""
+
+import math
+import struct
+from collections.abc import Callable, Iterator
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared machinery: validation, the parameter loop, closures, loading torch's state dicts.
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_range(name, value, low=0.0, high=math.inf, *, high_open=False):
+    """Raise ValueError unless ``low <= value <= high`` (``< high`` if `high_open`); NaN fails."""
+    inside = low <= value < high if high_open else low <= value <= high
+    if not inside:
+        closing = ")" if high_open or high == math.inf else "]"
+        raise ValueError(
+            f"Invalid {name}: {value!r}; {name} must be in [{low:g}, {high:g}{closing}"
+        )
+
+
+def _check_betas(betas):
+    """Check that `betas` is a pair with both coefficients in [0, 1)."""
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas!r}; betas must be a pair (beta1, beta2)")
+    _check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
+    _check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
+
+
+def _to_float32(x: float) -> float:
+    """Round a Python float to the nearest float32 value."""
+    return struct.unpack("f", struct.pack("f", x))[0]
+
+
+def _scalar_mul(a: float, b: float) -> float:
+    """``a * b`` rounded the way torch rounds its 0-d scalar state tensors.
+
+    torch keeps scalar state such as NAdam's ``mu_product`` in a float32 tensor (float64 when
+    the default dtype is float64) and multiplies it in place by a Python float, which is first
+    cast to float32. Mirroring that keeps the two implementations equal to the last bit.
+    """
+    if torch.get_default_dtype() == torch.float64:
+        return a * b
+    return _to_float32(a * _to_float32(b))
+
+
+class _FromScratch(Optimizer):
+    """Base class: validates every param group and provides the loop over parameters."""
+
+    def _check_hyperparameters(self, group: dict) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a param group after checking its hyperparameters (``ValueError`` if invalid)."""
+        self._check_hyperparameters({**self.defaults, **param_group})
+        super().add_param_group(param_group)
+
+    def __setstate__(self, state: dict) -> None:
+        # Also accepts state saved by torch.optim, which keeps `step` (and NAdam's `mu_product`)
+        # in 0-d tensors; here they are plain Python numbers.
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
+        for param_state in self.state.values():
+            if isinstance(param_state.get("step"), Tensor):
+                param_state["step"] = int(param_state["step"].item())
+            if isinstance(param_state.get("mu_product"), Tensor):
+                param_state["mu_product"] = param_state["mu_product"].item()
+
+    def _params_with_grad(self, group: dict) -> Iterator[tuple[Tensor, Tensor]]:
+        """Yield ``(p, g)`` for each parameter of `group` whose gradient is not None.
+
+        ``g`` is the gradient, negated when the group has ``maximize=True``.
+        """
+        sign_flip = group["maximize"]
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            if g.is_sparse or p.is_complex():
+                kind = "sparse gradients" if g.is_sparse else "complex parameters"
+                raise RuntimeError(
+                    f"helpers.optim.{type(self).__name__} does not support {kind}; "
+                    f"use torch.optim instead"
+                )
+            yield p, (-g if sign_flip else g)
+
+    @staticmethod
+    def _evaluate(closure: Callable[[], Tensor] | None) -> Tensor | None:
+        """Re-evaluate the loss with gradients enabled, if a closure is given."""
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+_STEP_PARAMETERS = """
+    Methods
+    -------
+    step(closure=None)
+        Perform one update of every parameter that has a gradient; parameters whose ``grad``
+        is None are skipped and get no state. `closure`, if given, re-evaluates the model and
+        returns the loss, which ``step`` returns.
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimizers.
+# ---------------------------------------------------------------------------------------------
+
+
+class SGD(_FromScratch):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1e-3
+        Learning rate, >= 0.
+    momentum : float, default 0
+        Momentum factor mu in [0, 1]; 0 gives plain (stochastic) gradient descent.
+    dampening : float, default 0
+        Dampening tau in [0, 1] of the gradient added to the momentum buffer.
+    weight_decay : float, default 0
+        L2 penalty coefficient, >= 0.
+    nesterov : bool, default False
+        Use Nesterov momentum; requires momentum > 0 and dampening = 0.
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    With gradient g at step t (PyTorch's form of momentum, b_1 = g_1)::
+
+        g <- g + weight_decay * p
+        b <- momentum * b + (1 - dampening) * g
+        g <- g + momentum * b    if nesterov    else    g <- b
+        p <- p - lr * g
+
+    State per parameter: ``momentum_buffer`` (only when momentum != 0).
+
+    References
+    ----------
+    Polyak, B. T. (1964). Some methods of speeding up the convergence of iteration methods.
+    Sutskever, I., Martens, J., Dahl, G., & Hinton, G. (2013). On the importance of
+    initialization and momentum in deep learning. ICML.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_range("momentum", group["momentum"], 0.0, 1.0)
+        _check_range("dampening", group["dampening"], 0.0, 1.0)
+        _check_range("weight_decay", group["weight_decay"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                "Invalid nesterov=True: Nesterov momentum needs momentum in (0, 1] and "
+                f"dampening = 0, got momentum={group['momentum']!r}, "
+                f"dampening={group['dampening']!r}"
+            )
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, wd = group["lr"], group["weight_decay"]
+            mu, tau = group["momentum"], group["dampening"]
+            for p, g in self._params_with_grad(group):
+                if wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                if mu != 0:
+                    state = self.state[p]
+                    b = state.get("momentum_buffer")
+                    if b is None:
+                        b = state["momentum_buffer"] = g.clone()  # b_1 = g_1
+                    else:
+                        b.mul_(mu).add_(g, alpha=1 - tau)  # b <- mu * b + (1 - tau) * g
+                    g = g.add(b, alpha=mu) if group["nesterov"] else b  # g <- g + mu * b, or b
+                p.add_(g, alpha=-lr)  # p <- p - lr * g
+        return loss
+
+
+class Adagrad(_FromScratch):
+    """Adagrad: per-coordinate step sizes from the sum of all past squared gradients.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1e-2
+        Learning rate, >= 0.
+    lr_decay : float, default 0
+        Learning-rate decay, >= 0: step t uses lr / (1 + (t - 1) * lr_decay).
+    weight_decay : float, default 0
+        L2 penalty coefficient, >= 0.
+    initial_accumulator_value : float, default 0
+        Starting value of the sum of squares, >= 0.
+    eps : float, default 1e-10
+        Added to the denominator for numerical stability, >= 0.
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    At step t = 1, 2, ... with gradient g::
+
+        g    <- g + weight_decay * p
+        lr_t  = lr / (1 + (t - 1) * lr_decay)
+        s    <- s + g * g
+        p    <- p - lr_t * g / (sqrt(s) + eps)
+
+    State per parameter: ``step``, ``sum`` (s). State is created at the first step that
+    sees a gradient, from the group's own ``initial_accumulator_value`` (torch.optim.Adagrad
+    creates it in the constructor from the constructor's value, even for groups that set
+    another one).
+
+    References
+    ----------
+    Duchi, J., Hazan, E., & Singer, Y. (2011). Adaptive subgradient methods for online learning
+    and stochastic optimization. JMLR 12.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_range("lr_decay", group["lr_decay"])
+        _check_range("weight_decay", group["weight_decay"])
+        _check_range("initial_accumulator_value", group["initial_accumulator_value"])
+        _check_range("eps", group["eps"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, lr_decay = group["lr"], group["lr_decay"]
+            wd, eps = group["weight_decay"], group["eps"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["sum"] = torch.full_like(p, group["initial_accumulator_value"])
+                state["step"] += 1
+                t, s = state["step"], state["sum"]
+                if wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                lr_t = lr / (1 + (t - 1) * lr_decay)  # lr_t = lr / (1 + (t - 1) * lr_decay)
+                s.addcmul_(g, g, value=1)  # s <- s + g^2
+                # p <- p - lr_t * g / (sqrt(s) + eps)
+                p.addcdiv_(g, s.sqrt().add_(eps), value=-lr_t)
+        return loss
+
+
+class RMSprop(_FromScratch):
+    """RMSprop: divide the gradient by a running root mean square of recent gradients.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1e-2
+        Learning rate, >= 0.
+    alpha : float, default 0.99
+        Smoothing constant of the running average of squared gradients, in [0, 1].
+    eps : float, default 1e-8
+        Added to the denominator for numerical stability, >= 0.
+    weight_decay : float, default 0
+        L2 penalty coefficient, >= 0.
+    momentum : float, default 0
+        Momentum factor in [0, 1].
+    centered : bool, default False
+        Divide by an estimate of the gradient's standard deviation (subtract the squared running
+        mean of the gradient) instead of its root mean square.
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    With gradient g::
+
+        g    <- g + weight_decay * p
+        v    <- alpha * v + (1 - alpha) * g * g
+        gbar <- alpha * gbar + (1 - alpha) * g               (centered only)
+        d     = sqrt(v - gbar * gbar) + eps   if centered   else   sqrt(v) + eps
+        b    <- momentum * b + g / d,   p <- p - lr * b       (momentum > 0)
+        p    <- p - lr * g / d                                (momentum = 0)
+
+    State per parameter: ``step``, ``square_avg`` (v), ``grad_avg`` (gbar, centered only),
+    ``momentum_buffer`` (b, momentum > 0 only).
+
+    References
+    ----------
+    Tieleman, T., & Hinton, G. (2012). Lecture 6.5, rmsprop. COURSERA: Neural Networks for
+    Machine Learning. Graves, A. (2013). Generating sequences with recurrent neural networks.
+    arXiv:1308.0850 (the centered variant).
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum: float = 0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=centered,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_range("alpha", group["alpha"], 0.0, 1.0)
+        _check_range("eps", group["eps"])
+        _check_range("weight_decay", group["weight_decay"])
+        _check_range("momentum", group["momentum"], 0.0, 1.0)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
+            mu, centered = group["momentum"], group["centered"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["square_avg"] = torch.zeros_like(p)
+                    if mu > 0:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    if centered:
+                        state["grad_avg"] = torch.zeros_like(p)
+                state["step"] += 1
+                v = state["square_avg"]
+                if wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v <- alpha * v + (1 - alpha) * g^2
+                if centered:
+                    gbar = state["grad_avg"]
+                    gbar.lerp_(g, 1 - alpha)  # gbar <- alpha * gbar + (1 - alpha) * g
+                    d = v.addcmul(gbar, gbar, value=-1).sqrt_().add_(eps)  # sqrt(v - gbar^2) + eps
+                else:
+                    d = v.sqrt().add_(eps)  # d = sqrt(v) + eps
+                if mu > 0:
+                    b = state["momentum_buffer"]
+                    b.mul_(mu).addcdiv_(g, d)  # b <- mu * b + g / d
+                    p.add_(b, alpha=-lr)  # p <- p - lr * b
+                else:
+                    p.addcdiv_(g, d, value=-lr)  # p <- p - lr * g / d
+        return loss
+
+
+class Adam(_FromScratch):
+    """Adam: momentum and RMS scaling with bias-corrected moment estimates; optionally AMSGrad.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates (beta1, beta2) of the first and second moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator for numerical stability, >= 0.
+    weight_decay : float, default 0
+        Weight decay coefficient, >= 0: an L2 penalty added to the gradient, or decoupled weight
+        decay (AdamW) if `decoupled_weight_decay` is True.
+    amsgrad : bool, default False
+        Use the running maximum of the second moment (AMSGrad).
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+    decoupled_weight_decay : bool, default False
+        Shrink the parameters directly, p <- (1 - lr * weight_decay) * p, as AdamW does.
+
+    Notes
+    -----
+    At step t = 1, 2, ... with gradient g::
+
+        g    <- g + weight_decay * p                  (or p <- (1 - lr * weight_decay) * p)
+        m    <- beta1 * m + (1 - beta1) * g
+        v    <- beta2 * v + (1 - beta2) * g * g
+        vmax <- max(vmax, v),   v <- vmax             (amsgrad only)
+        p    <- p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+
+    State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v),
+    ``max_exp_avg_sq`` (vmax, amsgrad only).
+
+    References
+    ----------
+    Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR.
+    Reddi, S. J., Kale, S., & Kumar, S. (2018). On the convergence of Adam and beyond. ICLR.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_betas(group["betas"])
+        _check_range("eps", group["eps"])
+        _check_range("weight_decay", group["weight_decay"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            amsgrad, decoupled = group["amsgrad"], group["decoupled_weight_decay"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                if wd != 0 and decoupled:
+                    p.mul_(1 - lr * wd)  # p <- (1 - lr * wd) * p
+                elif wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]
+                    v = torch.maximum(vmax, v, out=vmax)  # vmax <- max(vmax, v); use vmax as v
+                # p <- p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+                denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)
+                p.addcdiv_(m, denom, value=-lr / (1 - beta1**t))
+        return loss
+
+
+class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay, p <- (1 - lr * weight_decay) * p.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates (beta1, beta2) of the moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator for numerical stability, >= 0.
+    weight_decay : float, default 1e-2
+        Decoupled weight decay coefficient, >= 0.
+    amsgrad : bool, default False
+        Use the running maximum of the second moment (AMSGrad).
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    The update of :class:`Adam` with ``decoupled_weight_decay=True``: the decay acts on the
+    parameters, not through the gradient, so it is not rescaled by the adaptive denominator::
+
+        p <- (1 - lr * weight_decay) * p
+        (then the Adam update with the raw gradient g)
+
+    References
+    ----------
+    Loshchilov, I., & Hutter, F. (2019). Decoupled weight decay regularization. ICLR.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=True,
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True
+
+
+class NAdam(_FromScratch):
+    """NAdam: Adam with Nesterov momentum and torch's momentum-decay schedule.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 2e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates (beta1, beta2) of the moment estimates, each in [0, 1).
+    eps : float, default 1e-8
+        Added to the denominator for numerical stability, >= 0.
+    weight_decay : float, default 0
+        Weight decay coefficient, >= 0 (L2 penalty, or decoupled if the next flag is set).
+    momentum_decay : float, default 4e-3
+        psi >= 0 in the momentum schedule mu_t = beta1 * (1 - 0.5 * 0.96^(t * psi)).
+    decoupled_weight_decay : bool, default False
+        Shrink the parameters directly, p <- (1 - lr * weight_decay) * p (as in AdamW).
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    At step t = 1, 2, ... with gradient g::
+
+        mu_t  = beta1 * (1 - 0.5 * 0.96^(t * psi)),   P_t = mu_1 * mu_2 * ... * mu_t
+        m    <- beta1 * m + (1 - beta1) * g
+        v    <- beta2 * v + (1 - beta2) * g * g
+        d     = sqrt(v / (1 - beta2^t)) + eps
+        p    <- p - lr * (1 - mu_t) / (1 - P_t) * g / d
+                  - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
+
+    State per parameter: ``step``, ``mu_product`` (P_t, a float rounded to float32 as torch
+    stores it), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+
+    References
+    ----------
+    Dozat, T. (2016). Incorporating Nesterov momentum into Adam. ICLR workshop.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        momentum_decay: float = 4e-3,
+        decoupled_weight_decay: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_betas(group["betas"])
+        _check_range("eps", group["eps"])
+        _check_range("weight_decay", group["weight_decay"])
+        _check_range("momentum_decay", group["momentum_decay"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            psi, decoupled = group["momentum_decay"], group["decoupled_weight_decay"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["mu_product"] = 1.0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                if wd != 0 and decoupled:
+                    p.mul_(1 - lr * wd)  # p <- (1 - lr * wd) * p
+                elif wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # mu_t
+                mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # mu_{t+1}
+                mu_product = state["mu_product"] = _scalar_mul(state["mu_product"], mu)  # P_t
+                m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
+                d = v.div(1 - beta2**t).sqrt().add_(eps)  # d = sqrt(v / (1 - beta2^t)) + eps
+                p.addcdiv_(g, d, value=-lr * (1.0 - mu) / (1.0 - mu_product))
+                p.addcdiv_(m, d, value=(-lr * mu_next) / (1.0 - mu_product * mu_next))
+        return loss
+
+
+class Adamax(_FromScratch):
+    """Adamax: the infinity-norm variant of Adam.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 2e-3
+        Learning rate, >= 0.
+    betas : tuple of float, default (0.9, 0.999)
+        Decay rates (beta1, beta2) of the first moment and of the infinity norm, in [0, 1).
+    eps : float, default 1e-8
+        Added to |g| for numerical stability, >= 0.
+    weight_decay : float, default 0
+        L2 penalty coefficient, >= 0.
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    At step t = 1, 2, ... with gradient g::
+
+        g <- g + weight_decay * p
+        m <- beta1 * m + (1 - beta1) * g
+        u <- max(beta2 * u, |g| + eps)
+        p <- p - lr / (1 - beta1^t) * m / u
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_inf`` (u).
+
+    References
+    ----------
+    Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR, sec. 7.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_betas(group["betas"])
+        _check_range("eps", group["eps"])
+        _check_range("weight_decay", group["weight_decay"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
+            beta1, beta2 = group["betas"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_inf"] = torch.zeros_like(p)
+                state["step"] += 1
+                t, m, u = state["step"], state["exp_avg"], state["exp_inf"]
+                if wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
+                # u <- max(beta2 * u, |g| + eps)
+                torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
+                p.addcdiv_(m, u, value=-lr / (1 - beta1**t))  # p <- p - lr / (1 - beta1^t) * m / u
+        return loss
+
+
+class Adadelta(_FromScratch):
+    """Adadelta: step sizes from the ratio of running RMS of updates and of gradients.
+
+    Parameters
+    ----------
+    params : iterable of Tensor or of dict
+        Parameters to optimize, or dicts defining param groups.
+    lr : float, default 1.0
+        Coefficient that scales the update, >= 0 (the original method has no learning rate).
+    rho : float, default 0.9
+        Decay rate of both running averages, in [0, 1].
+    eps : float, default 1e-6
+        Added inside both square roots, >= 0.
+    weight_decay : float, default 0
+        L2 penalty coefficient, >= 0.
+    maximize : bool, default False
+        Maximize the objective instead of minimizing it.
+
+    Notes
+    -----
+    With gradient g::
+
+        g     <- g + weight_decay * p
+        v     <- rho * v + (1 - rho) * g * g
+        delta  = sqrt(u + eps) / sqrt(v + eps) * g
+        u     <- rho * u + (1 - rho) * delta * delta
+        p     <- p - lr * delta
+
+    State per parameter: ``step``, ``square_avg`` (v), ``acc_delta`` (u).
+
+    References
+    ----------
+    Zeiler, M. D. (2012). ADADELTA: An adaptive learning rate method. arXiv:1212.5701.
+    """
+
+    __doc__ += _STEP_PARAMETERS
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        _check_range("lr", group["lr"])
+        _check_range("rho", group["rho"], 0.0, 1.0)
+        _check_range("eps", group["eps"])
+        _check_range("weight_decay", group["weight_decay"])
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform one optimization step (see the class docstring for the update rule)."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
+            for p, g in self._params_with_grad(group):
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["square_avg"] = torch.zeros_like(p)
+                    state["acc_delta"] = torch.zeros_like(p)
+                state["step"] += 1
+                v, u = state["square_avg"], state["acc_delta"]
+                if wd != 0:
+                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+                v.mul_(rho).addcmul_(g, g, value=1 - rho)  # v <- rho * v + (1 - rho) * g^2
+                # delta = sqrt(u + eps) / sqrt(v + eps) * g
+                delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
+                u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u <- rho u + (1 - rho) delta^2
+                p.add_(delta, alpha=-lr)  # p <- p - lr * delta
+        return loss
