@@ -153,6 +153,11 @@ class History:
         The epoch after which early stopping ended training (1-based), if it did.
     best_epoch : int or None
         The epoch with the lowest validation loss (1-based), when validation data was given.
+    restored_epoch : int or None
+        The epoch (1-based) whose weights the model holds when :func:`fit` returns, when
+        early stopping restored them (``restore_best=True``); None otherwise. It can differ
+        from ``best_epoch`` when ``min_delta > 0``: an improvement smaller than ``min_delta``
+        does not count as a new best.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -164,6 +169,7 @@ class History:
     diverged: bool = False
     stopped_epoch: int | None = None
     best_epoch: int | None = None
+    restored_epoch: int | None = None
 
 
 class EarlyStopping:
@@ -181,6 +187,12 @@ class EarlyStopping:
         Smallest decrease of the loss that counts as an improvement (non-negative).
     restore_best : bool
         Whether to load the best weights back into the model on stopping.
+
+    Notes
+    -----
+    :func:`fit` calls :meth:`reset` before training, so one instance can be reused for
+    several runs, and it restores the best weights whenever training ends: when patience
+    runs out, when the epochs run out, and when the loss diverges.
     """
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True):
@@ -191,6 +203,10 @@ class EarlyStopping:
         self.patience = patience
         self.min_delta = min_delta
         self.restore_best = restore_best
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything seen so far, ready for a new training run."""
         self.best_loss = math.inf
         self.best_epoch = None
         self.best_state = None
@@ -223,10 +239,18 @@ class EarlyStopping:
             self.epochs_without_improvement += 1
         return self.epochs_without_improvement >= self.patience
 
-    def restore(self, model: torch.nn.Module) -> None:
-        """Load the best weights seen into ``model`` (if ``restore_best`` and any were saved)."""
+    def restore(self, model: torch.nn.Module) -> int | None:
+        """Load the best weights seen into ``model`` (if ``restore_best`` and any were saved).
+
+        Returns
+        -------
+        int or None
+            The epoch whose weights were loaded, or None if nothing was loaded.
+        """
         if self.restore_best and self.best_state is not None:
             model.load_state_dict(self.best_state)
+            return self.best_epoch
+        return None
 
 
 def evaluate(
@@ -283,7 +307,9 @@ def fit(
         A learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau``-style
         schedulers receive the validation loss, or the training loss without validation).
     early_stopping : EarlyStopping, optional
-        Needs ``val_data``. Restores the best weights when it stops training.
+        Needs ``val_data``. It is reset before the first epoch; when training ends (patience
+        run out, last epoch, or divergence) it restores the best weights if its
+        ``restore_best`` is set, and ``History.restored_epoch`` says which epoch they are from.
     diverge_factor : float
         Training stops, marked ``diverged``, after an epoch whose mean training loss is NaN,
         infinite, or more than ``diverge_factor`` times the loss of the very first mini-batch.
@@ -301,6 +327,8 @@ def fit(
     if early_stopping is not None and val_data is None:
         raise ValueError("early_stopping needs val_data to watch")
     history = History()
+    if early_stopping is not None:
+        early_stopping.reset()
     start = time.perf_counter()
     model.train()
     for epoch in range(1, num_epochs + 1):
@@ -329,8 +357,9 @@ def fit(
             _step_scheduler(scheduler, history)
         if early_stopping is not None and early_stopping.step(history.val_loss[-1], model):
             history.stopped_epoch = epoch
-            early_stopping.restore(model)
             break
+    if early_stopping is not None:
+        history.restored_epoch = early_stopping.restore(model)
     if history.val_loss:
         history.best_epoch = int(np.nanargmin(history.val_loss)) + 1
     return history
