@@ -5,10 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Use the venv's own "python3" kernel, whatever kernels the user has installed elsewhere.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
-# The course's models are tiny: one PyTorch thread per process is faster than several (measured:
-# an Adam step on a small MLP took 0.2 ms with 1 thread, 9 ms with 2 while the other core was
-# busy), and parallel test workers no longer fight over the two cores. Idle OpenMP threads sleep
-# instead of spinning. Override on the command line, e.g. make lab OMP_NUM_THREADS=4.
+# The course's models are tiny: one PyTorch thread per process is faster than several, and
+# parallel test workers do not fight over the cores. Idle OpenMP threads sleep instead of
+# spinning. Override on the command line, e.g. make lab OMP_NUM_THREADS=4.
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY := PASSIVE
 # No MPLBACKEND here: a kernel that inherits MPLBACKEND=Agg shows no figures (ipykernel only
