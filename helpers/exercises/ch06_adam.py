@@ -1,4 +1,4 @@
-"""Exercises for the chapter *Adam and friends*: Adam, bias correction, AdamW, memory.
+"""Exercises for the chapter *Adam and its family*: Adam, bias correction, AdamW, memory.
 
 Questions: ``q1`` an Adam step, ``q2`` the first step with and without bias correction,
 ``q3`` an AdamW step, ``q4`` optimizer memory, ``q5`` L2 penalty against weight decay in Adam.
