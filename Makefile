@@ -14,6 +14,9 @@ export OMP_WAIT_POLICY := PASSIVE
 # selects its inline backend when MPLBACKEND is unset), so the site and Lab would lose them.
 # Headless runs pick Agg by themselves; tests that draw call matplotlib.use("Agg").
 PORT ?= 8000
+# The site is built on MKL's AVX2 code path, exactly as the tests build it; the tests run the
+# notebooks a second time, through nbval, on another path (tests/conftest.py, README).
+SITE_NUMERICS := env -u ATEN_CPU_CAPABILITY MKL_CBWR=AVX2
 
 .PHONY: help book test lint lab serve bench clean
 
@@ -33,7 +36,7 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	$(SITE_NUMERICS) $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Open _build/html/index.html in a browser, or run: make serve"
 
 lint: $(STAMP)

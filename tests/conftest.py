@@ -12,6 +12,14 @@ the others wait for the lock and then find ``_build/.build.stamp`` stamped with 
 
 Set ``SITE_ALREADY_BUILT=1`` to test an existing ``_build/html`` without rebuilding it
 (for example after ``make book``).
+
+Two numerics paths: the notebooks run twice in a test run, and never with the same rounding.
+The site build runs them with ``SITE_NUMERICS`` (MKL's AVX2 code path), nbval and the unit
+tests with ``CHECK_NUMERICS`` (MKL's conditional-reproducibility path ``COMPATIBLE`` and
+PyTorch's scalar kernels). Left unset, MKL picks AVX2 on some CPUs and COMPATIBLE on others, so
+a claim that rounding decides would pass on one machine and fail on the next. Pinned to two
+paths that differ on every x86 CPU, such a claim fails ``make test`` everywhere.
+``tests/test_numerics_paths.py`` checks that the two really round differently.
 """
 
 from __future__ import annotations
@@ -37,7 +45,14 @@ HTML_DIR = BUILD_DIR / "html"
 LOCK_FILE = BUILD_DIR / ".build.lock"
 STAMP_FILE = BUILD_DIR / ".build.stamp"
 LOG_FILE = BUILD_DIR / "build.log"
-BUILD_TIMEOUT = 30 * 60  # seconds; the notebooks' own budget is 4 minutes in total
+BUILD_TIMEOUT = 30 * 60  # seconds; the notebooks' own budget is 3 minutes in total
+
+# The two numerics paths (see the module docstring). The Makefile's `book` target uses
+# SITE_NUMERICS too, so that the published site is the one the tests built.
+SITE_NUMERICS = {"MKL_CBWR": "AVX2"}
+CHECK_NUMERICS = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"}
+# Set before any test module imports torch, and inherited by the kernels that nbval starts.
+os.environ.update(CHECK_NUMERICS)
 
 
 def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
@@ -117,7 +132,7 @@ def _jupyter_book() -> list[str]:
     return [sys.executable, "-m", "jupyter_book"]
 
 
-def _build_env() -> dict[str, str]:
+def build_env() -> dict[str, str]:
     env = dict(os.environ)
     # Notebooks import the course's helpers from the repository, and run on the
     # environment's own "python3" kernel (as the Makefile does).
@@ -125,10 +140,14 @@ def _build_env() -> dict[str, str]:
     env.setdefault("JUPYTER_PATH", str(Path(sys.prefix, "share", "jupyter")))
     # Kernels must choose their own (inline) backend, or the figures vanish from the pages.
     env.pop("MPLBACKEND", None)
+    # The other numerics path: MKL's AVX2 kernels, PyTorch's best vector kernels for the CPU.
+    for name in CHECK_NUMERICS:
+        env.pop(name, None)
+    env.update(SITE_NUMERICS)
     return env
 
 
-def _run_build() -> tuple[int, float]:
+def run_build() -> tuple[int, float]:
     # A fresh build: no page left over from an older toc, every notebook executed.
     for folder in ("html", ".doctrees", "jupyter_execute"):
         shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
@@ -138,7 +157,7 @@ def _run_build() -> tuple[int, float]:
             proc = subprocess.run(
                 [*_jupyter_book(), "build", ".", "--all", "-W", "-n", "--keep-going"],
                 cwd=ROOT,
-                env=_build_env(),
+                env=build_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=BUILD_TIMEOUT,
@@ -175,7 +194,7 @@ def site_build(request: pytest.FixtureRequest) -> SiteBuild:
                 HTML_DIR, stamp["returncode"], LOG_FILE, stamp["seconds"], reused=True
             )
         STAMP_FILE.unlink(missing_ok=True)
-        returncode, seconds = _run_build()
+        returncode, seconds = run_build()
         STAMP_FILE.write_text(
             json.dumps({"run_id": run_id, "returncode": returncode, "seconds": seconds})
         )
