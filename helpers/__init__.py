@@ -15,6 +15,8 @@ optim
     Adadelta), numerically equal to ``torch.optim``.
 schedules
     Learning-rate schedules as plain functions of the step, equal to ``torch.optim.lr_scheduler``.
+notebook
+    ``glue``: numbers computed in a chapter, quoted by its prose.
 exercises
     Checkers for the exercise notebooks: ``q1.check()``, ``q1.hint()``, ``q1.solution()``.
 """

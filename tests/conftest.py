@@ -225,13 +225,21 @@ def all_pages() -> list[str]:
     return site_pages()
 
 
-@pytest.fixture(scope="session")
-def site_report():
-    """The module benchmarks/site_report.py: page weights and the budgets, defined once."""
-    spec = importlib.util.spec_from_file_location(
-        "site_report", ROOT / "benchmarks" / "site_report.py"
-    )
+def _load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being created
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def course_site():
+    """The site's Sphinx extension, book/_ext/course_site.py (how the site reads exercises)."""
+    return _load_module("course_site", ROOT / "book" / "_ext" / "course_site.py")
+
+
+@pytest.fixture(scope="session")
+def site_report():
+    """The module benchmarks/site_report.py: page weights and the budgets, defined once."""
+    return _load_module("site_report", ROOT / "benchmarks" / "site_report.py")

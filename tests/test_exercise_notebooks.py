@@ -1,9 +1,11 @@
 """Tests of the exercise notebooks ``book/exercises/NN_topic.ipynb``.
 
 - Structure: one notebook per chapter, listed in ``_toc.yml``, committed without outputs; each
-  question of the chapter module has a stub cell (tagged ``exercise-stub``), a check cell,
-  and a solution cell inside balanced sphinx-exercise gated directives whose labels are
-  unique in the whole book.
+  question of the chapter module has a task cell (tagged ``exercise-task``), a stub cell
+  (tagged ``exercise-stub``) and a check cell, and no cell prints a solution. The site's
+  version of the notebook (``book/_ext/course_site.py``) wraps each exercise in balanced
+  sphinx-exercise gated directives, labels unique in the whole book, with a folded solution.
+- Run top to bottom as committed, a notebook shows no solution.
 - Solutions: each notebook is executed with every stub replaced by the reference solution of
   its question (the code that ``solution()`` shows); every check must then pass. nbval runs
   the notebooks as committed (stubs unattempted) in ``make test``.
@@ -59,44 +61,100 @@ def test_notebook_structure(name):
     assert f"from helpers.exercises.{name} import" in setup
 
     sources = [c.source for c in nb.cells]
-    number = chapter[:2]
     stubs = stub_cells(nb)
     assert [c.metadata["exercise"] for c in stubs] == [q.name for q in questions(name)]
+    tasks = [c for c in nb.cells if "exercise-task" in c.metadata.get("tags", [])]
+    assert [c.metadata["exercise"] for c in tasks] == [q.name for q in questions(name)]
+    for q in questions(name):
+        task = next(
+            i for i, c in enumerate(nb.cells) if c in tasks and c.metadata.exercise == q.name
+        )
+        assert nb.cells[task].cell_type == "markdown"
+        assert sources[task].startswith(f"## {q.name}: "), "the task starts with its title"
+        assert nb.cells[task + 1] in stubs, "the stub follows the task"
+        assert sources[task + 2].startswith(f"{q.name}.check("), "the check follows the stub"
+        if isinstance(q, ChoiceQuestion):
+            for letter, choice in q.choices.items():
+                assert f"**({letter})** {choice}" in sources[task], (q.name, letter)
+            assert sources[task + 1].strip() == f"{q.variable} = ____"
+    # In Jupyter: no directive fences as raw text, and no cell that prints a solution.
+    assert not [s for s in sources if re.search(r"\{(exercise|solution)-(start|end)\}", s)]
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert not [s for s in code if re.search(r"^q\d+\.solution\(", s, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_site_wraps_each_exercise_and_folds_its_solution(name, course_site):
+    number = STEMS[name][:2]
+    site = course_site.exercise_cells_for_site(load(name), number)
+    sources = ["".join(c["source"]) for c in site["cells"]]
+    gates = [m for s in sources for m in re.findall(r"\{(exercise|solution)-(start|end)\}", s)]
+    # Gated directives alternate start/end and never nest.
+    assert [g[1] for g in gates] == ["start", "end"] * (len(gates) // 2)
+    assert len(gates) == 4 * len(questions(name))
     for q in questions(name):
         label = f"ex{number}-{q.name}"
         start = sources.index(next(s for s in sources if f":label: {label}\n" in s))
-        assert sources[start].startswith("```{exercise-start}")
-        stub = next(i for i, c in enumerate(nb.cells) if c.metadata.get("exercise") == q.name)
-        assert stub == start + 1
-        assert sources[stub + 1].startswith(f"{q.name}.check(")
-        assert sources[stub + 2] == "```{exercise-end}\n```"
-        assert sources[stub + 3] == f"```{{solution-start}} {label}\n:class: dropdown\n```"
-        assert sources[stub + 4] == f"{q.name}.solution()"
-        assert "remove-input" in nb.cells[stub + 4].metadata.get("tags", [])
-        assert sources[stub + 5] == "```{solution-end}\n```"
-        if isinstance(q, ChoiceQuestion):
-            text = sources[start]
-            for letter, choice in q.choices.items():
-                assert f"**({letter})** {choice}" in text, (q.name, letter)
-            assert sources[stub].strip() == f"{q.variable} = ____"
-    # Gated directives alternate start/end and never nest.
-    gates = [m for s in sources for m in re.findall(r"\{(exercise|solution)-(start|end)\}", s)]
-    assert [g[1] for g in gates] == ["start", "end"] * (len(gates) // 2)
+        assert sources[start].startswith(f"```{{exercise-start}} {q.name}: ")
+        solution = sources.index(f"```{{solution-start}} {label}\n:class: dropdown\n```")
+        assert sources[solution - 1] == "```{exercise-end}\n```"
+        assert sources[solution - 2].startswith(f"{q.name}.check(")
+        # The solution shown is the output of q.solution(): the code the tests check.
+        assert sources[solution + 1] == f"{q.name}.solution()"
+        assert "remove-input" in site["cells"][solution + 1]["metadata"]["tags"]
+        assert sources[solution + 2] == "```{solution-end}\n```"
 
 
-def test_labels_are_unique_in_the_book():
+def test_labels_are_unique_in_the_book(course_site):
     labels = []
     for name in CHAPTERS:
-        for cell in load(name).cells:
-            labels += re.findall(r":label: (\S+)", cell.source)
-    assert len(labels) == len(set(labels))
+        site = course_site.exercise_cells_for_site(load(name), STEMS[name][:2])
+        for cell in site["cells"]:
+            labels += re.findall(r":label: (\S+)", "".join(cell["source"]))
+    assert len(labels) == len(set(labels)) == sum(len(questions(n)) for n in CHAPTERS)
+
+
+def _execute(nb, monkeypatch):
+    from nbclient import NotebookClient
+
+    # The kernel starts in the notebook's folder: make this checkout's helpers importable.
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    )
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(EXERCISES)}}
+    )
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    return "\n".join(
+        str(o.get("data", {}).get(kind, "")) + str(o.get("text", ""))
+        for o in outputs
+        for kind in ("text/plain", "text/markdown", "text/html")
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_running_the_notebook_shows_no_solution(name, monkeypatch):
+    # A learner's "Run All": every check says "not attempted yet", and no solution appears.
+    nb = load(name)
+    text = _execute(nb, monkeypatch)
+    for q in questions(name):
+        # The task's own text (and stub) may be quoted by a solution without giving it away.
+        task = "\n".join(c.source for c in nb.cells if c.metadata.get("exercise") == q.name)
+        revealing = [
+            line.strip()
+            for line in q.solution_markdown().splitlines()
+            if len(line.strip()) >= 25 and line.strip() not in task
+        ]
+        assert revealing, f"{q.name}: no line of its solution to look for"
+        leaked = [line for line in revealing if line in text]
+        assert not leaked, f"{q.name}: the outputs show its solution: {leaked[:2]}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_notebook_passes_with_reference_solutions(name, monkeypatch):
-    from nbclient import NotebookClient
-
     nb = load(name)
     by_name = {q.name: q for q in questions(name)}
     for cell in stub_cells(nb):
@@ -108,15 +166,6 @@ def test_notebook_passes_with_reference_solutions(name, monkeypatch):
             "assert not failed, f'checks that did not pass: {failed}'"
         )
     )
-    # The kernel starts in the notebook's folder: make this checkout's helpers importable.
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    )
-    client = NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(EXERCISES)}}
-    )
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    text = "\n".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    text = _execute(nb, monkeypatch)
     assert "Not quite" not in text and "Error:" not in text, text
     assert text.count("Correct:") == len(by_name)

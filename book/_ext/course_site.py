@@ -35,6 +35,16 @@
    so screen readers see a list without items (axe-core: aria-required-children,
    critical). Entries are marked ``listitem``.
 
+5. **Exercise notebooks that read well in Jupyter and on the site.** In the notebooks, an
+   exercise is a Markdown cell tagged ``exercise-task`` (its first line a heading such as
+   ``## q1: An AdaGrad step``, its metadata ``"exercise": "q1"``), the stub cell, and the
+   cell that calls ``q1.check(...)``. No directive fences, and no cell that prints the
+   solution: a learner who runs the notebook top to bottom sees tasks, stubs and feedback,
+   and a solution only by calling ``q1.solution()``. As the site reads the notebook,
+   :func:`exercise_cells_for_site` wraps each exercise in sphinx-exercise's gated
+   directives and adds, after it, a folded solution whose content is the output of
+   ``q1.solution()``: the same code that the tests check.
+
 Configure in ``_config.yml``::
 
     sphinx:
@@ -47,6 +57,7 @@ Configure in ``_config.yml``::
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 
@@ -55,7 +66,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util.fileutil import copy_asset
 
-__all__ = ["MATHJAX_KEEP", "mathjax_source", "setup"]
+__all__ = ["MATHJAX_KEEP", "exercise_cells_for_site", "mathjax_source", "setup"]
 
 MATHJAX_PATH = "mathjax/tex-chtml.js"
 # Paths (relative to MathJax's root) that are copied into _static/mathjax.
@@ -153,6 +164,80 @@ def _depart_citation_html(self, node: nodes.citation) -> None:
         self.body.append("</div>\n")
 
 
+EXERCISE_TASK = "exercise-task"
+EXERCISE_FOLDER = "book/exercises/"
+
+
+def _markdown_cell(cell_id: str, source: str) -> dict:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
+
+
+def _solution_cells(question: str, label: str) -> list[dict]:
+    """The folded solution of one exercise: the output of ``question.solution()``."""
+    show = {
+        "cell_type": "code",
+        "id": f"{label}-solution",
+        "metadata": {"tags": ["remove-input"], "mystnb": {"markdown_format": "myst"}},
+        "execution_count": None,
+        "outputs": [],
+        "source": f"{question}.solution()",
+    }
+    return [
+        _markdown_cell(f"{label}-end", "```{exercise-end}\n```"),
+        _markdown_cell(
+            f"{label}-solution-start", f"```{{solution-start}} {label}\n:class: dropdown\n```"
+        ),
+        show,
+        _markdown_cell(f"{label}-solution-end", "```{solution-end}\n```"),
+    ]
+
+
+def exercise_cells_for_site(notebook: dict, number: str) -> dict:
+    """The exercise notebook as the site shows it (see the module docstring, item 5).
+
+    Parameters
+    ----------
+    notebook : dict
+        The notebook as committed (nbformat 4 JSON).
+    number : str
+        The chapter's two digits, for the labels ``ex05-q1``, ...
+
+    Returns
+    -------
+    dict
+        A copy of ``notebook`` in which each exercise sits in ``exercise-start`` /
+        ``exercise-end`` fences, followed by its solution in a dropdown.
+    """
+    cells, open_exercise = [], None
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and EXERCISE_TASK in cell["metadata"].get("tags", []):
+            if open_exercise:
+                raise ExtensionError(f"exercise {open_exercise[0]} has no check cell")
+            question = cell["metadata"]["exercise"]
+            heading, _, task = source.partition("\n")
+            label = f"ex{number}-{question}"
+            title = heading.lstrip("#").strip()
+            start = f"```{{exercise-start}} {title}\n:label: {label}\n:nonumber:\n```"
+            cells += [_markdown_cell(f"{label}-start", start), {**cell, "source": task.lstrip()}]
+            open_exercise = (question, label)
+            continue
+        cells.append(cell)
+        if open_exercise and cell["cell_type"] == "code":
+            if source.startswith(f"{open_exercise[0]}.check("):
+                cells += _solution_cells(*open_exercise)
+                open_exercise = None
+    if open_exercise:
+        raise ExtensionError(f"exercise {open_exercise[0]} has no check cell")
+    return {**notebook, "cells": cells}
+
+
+def _exercise_page_source(app: Sphinx, docname: str, source: list[str]) -> None:
+    if docname.startswith(EXERCISE_FOLDER) and source[0].lstrip().startswith("{"):
+        number = docname.removeprefix(EXERCISE_FOLDER)[:2]
+        source[0] = json.dumps(exercise_cells_for_site(json.loads(source[0]), number))
+
+
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with a clear message, if the package is missing
     app.connect("config-inited", _use_local_mathjax)
@@ -160,6 +245,7 @@ def setup(app: Sphinx) -> dict:
     # After the other extensions have added their page scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", _drop_cdn_stylesheets)
+    app.connect("source-read", _exercise_page_source)
     app.add_node(
         nodes.citation,
         override=True,

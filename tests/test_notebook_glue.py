@@ -1,0 +1,30 @@
+"""helpers.notebook.glue stores plain Python numbers and refuses what prose cannot quote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.notebook import glue
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(np.float64(0.25), 0.25), (np.int64(44), 44), (torch.tensor(1.5), 1.5), (3, 3), ("x", "x")],
+)
+def test_glue_returns_a_plain_python_value(value, expected):
+    out = glue("value", value)
+    assert out == expected and type(out) is type(expected)
+
+
+@pytest.mark.parametrize("value", [np.zeros(3), torch.ones(2), [1, 2], None, True])
+def test_glue_refuses_what_is_not_one_number(value):
+    with pytest.raises((TypeError, ValueError), match="glue takes"):
+        glue("value", value)
+
+
+@pytest.mark.parametrize("name", ["", "two words", "1st", 3])
+def test_glue_names_must_be_identifiers(name):
+    with pytest.raises(ValueError, match="glue name"):
+        glue(name, 1.0)
