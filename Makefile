@@ -18,14 +18,19 @@ PORT ?= 8000
 # notebooks a second time, through nbval, on another path (tests/conftest.py, README).
 SITE_NUMERICS := env -u ATEN_CPU_CAPABILITY MKL_CBWR=AVX2
 
-.PHONY: help book test lint lab serve bench clean
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+LAB_ARGS ?=
+
+.PHONY: help book test lint lab serve bench dist clean
 
 help:
 	@echo "make book   build the website into _build/html (runs every notebook)"
 	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
-	@echo "make lab    open Jupyter Lab in the project's environment"
+	@echo "make lab    open Jupyter Lab in the project's environment (extra flags: LAB_ARGS=...)"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make bench  time the optimizers and the notebooks, weigh the pages, check the budgets"
+	@echo "make dist   build the helpers wheel and sdist into dist/"
 	@echo "make clean  remove the build and caches (keeps .venv)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -47,7 +52,7 @@ test: lint
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env book tests
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab book/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) book/
 
 serve:
 	@test -f _build/html/index.html || { echo "No site yet: run make book first"; exit 1; }
@@ -57,6 +62,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/optim_step.py
 	$(PY) benchmarks/site_report.py
 
+dist: $(STAMP)
+	$(PY) -m build --no-isolation --outdir dist .
+
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build build dist .pytest_cache .ruff_cache
 	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

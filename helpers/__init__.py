@@ -21,4 +21,4 @@ exercises
     Checkers for the exercise notebooks: ``q1.check()``, ``q1.hint()``, ``q1.solution()``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

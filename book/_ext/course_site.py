@@ -45,6 +45,17 @@
    directives and adds, after it, a folded solution whose content is the output of
    ``q1.solution()``: the same code that the tests check.
 
+6. **Downloads for running the notebooks anywhere.** The build puts into ``downloads/`` the
+   wheel of the course's ``helpers`` distribution (built from this checkout), and a "whole
+   course" archive: every chapter and exercise notebook, the wheel, a ``requirements.txt``
+   with the course's pins of the packages a learner needs, and ``archive/README.md``. The
+   page "Run the notebooks" links both.
+
+7. **One setting for the public repository.** Setting ``repository.url`` in ``_config.yml``
+   turns on the repository and issue buttons and, on notebook pages, the launch buttons
+   (Binder, Colab). Left empty, none of them is shown (the theme refuses the repository
+   buttons without a URL).
+
 Configure in ``_config.yml``::
 
     sphinx:
@@ -59,6 +70,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
 from pathlib import Path
 
 from docutils import nodes
@@ -238,9 +255,107 @@ def _exercise_page_source(app: Sphinx, docname: str, source: list[str]) -> None:
         source[0] = json.dumps(exercise_cells_for_site(json.loads(source[0]), number))
 
 
+ROOT = Path(__file__).resolve().parents[2]
+DOWNLOADS = "downloads"
+ARCHIVE_NAME = "optimization-for-neural-networks"
+# The packages a learner needs to run the notebooks, pinned as the course pins them.
+LEARNER_PACKAGES = ("torch", "numpy", "matplotlib", "scikit-learn", "ipykernel", "jupyterlab")
+
+
+def wheel_name() -> str:
+    """The file name of the helpers wheel, from the distribution's name and version."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return f"{project['name'].replace('-', '_')}-{project['version']}-py3-none-any.whl"
+
+
+def download_links() -> dict[str, str]:
+    """MyST substitutions for the pages: ``{{ wheel_link }}``, ``{{ archive_link }}``, ...
+
+    The links are relative to a page in ``book/``, as the intro and "Run the notebooks" are.
+    """
+    wheel = wheel_name()
+    return {
+        "wheel_name": wheel,
+        "wheel_link": f'<a href="../{DOWNLOADS}/{wheel}" download>{wheel}</a>',
+        "archive_link": (
+            f'<a href="../{DOWNLOADS}/{ARCHIVE_NAME}.zip" download>{ARCHIVE_NAME}.zip</a>'
+        ),
+    }
+
+
+def build_wheel(outdir: Path) -> Path:
+    """Build the wheel of the ``helpers`` distribution from this checkout into ``outdir``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp, ROOT],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wheels = list(Path(tmp).glob("*.whl"))
+        if done.returncode or [w.name for w in wheels] != [wheel_name()]:
+            raise ExtensionError(f"course_site: building the helpers wheel failed:\n{done.stderr}")
+        outdir.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy2(wheels[0], outdir))
+
+
+def learner_requirements(wheel_name: str) -> str:
+    """The archive's requirements.txt: the course's pins of LEARNER_PACKAGES, and the wheel."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, sep, _ = line.partition("==")
+        if sep:
+            pins[name.strip().lower()] = line.strip()
+    missing = [p for p in LEARNER_PACKAGES if p not in pins]
+    if missing:
+        raise ExtensionError(f"course_site: requirements.txt pins none of {missing}")
+    lines = [pins[p] for p in LEARNER_PACKAGES] + [f"./{wheel_name}"]
+    return "# Run: pip install -r requirements.txt (from this folder)\n" + "\n".join(lines) + "\n"
+
+
+def build_archive(wheel: Path, outdir: Path) -> Path:
+    """Zip every notebook, the wheel, requirements.txt and the README into ``outdir``."""
+    path = outdir / f"{ARCHIVE_NAME}.zip"
+    book = ROOT / "book"
+    notebooks = sorted(book.glob("[0-9][0-9]_*.ipynb")) + sorted(
+        (book / "exercises").glob("[0-9][0-9]_*.ipynb")
+    )
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for notebook in notebooks:
+            archive.write(notebook, f"{ARCHIVE_NAME}/{notebook.relative_to(book)}")
+        archive.write(wheel, f"{ARCHIVE_NAME}/{wheel.name}")
+        archive.writestr(f"{ARCHIVE_NAME}/requirements.txt", learner_requirements(wheel.name))
+        archive.write(
+            Path(__file__).with_name("archive") / "README.md", f"{ARCHIVE_NAME}/README.md"
+        )
+    return path
+
+
+def _write_downloads(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir, DOWNLOADS)
+    shutil.rmtree(outdir, ignore_errors=True)
+    build_archive(build_wheel(outdir), outdir)
+
+
+def _download_substitutions(app: Sphinx, config) -> None:
+    config.myst_substitutions = {**download_links(), **(config.myst_substitutions or {})}
+
+
+def _repository_buttons(app: Sphinx, config) -> None:
+    options = config.html_theme_options
+    if options.get("repository_url"):
+        options["use_repository_button"] = True
+        options["use_issues_button"] = True
+
+
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with a clear message, if the package is missing
     app.connect("config-inited", _use_local_mathjax)
+    app.connect("config-inited", _repository_buttons)
+    app.connect("config-inited", _download_substitutions)
+    app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _copy_mathjax)
     # After the other extensions have added their page scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
