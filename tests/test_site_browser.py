@@ -430,3 +430,87 @@ def test_search_finds_nesterov(context, server, toc_pages):
         assert any(link and "book/" in link for link in links), links
     finally:
         page.close()
+
+
+# -- the header's toggles, on a desktop and on a phone ----------------------------------
+
+SCREENS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+ON_SCREEN_JS = """
+el => {
+  const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+  return s.visibility !== 'hidden' && s.display !== 'none' && r.width > 0
+      && r.right > 1 && r.left < window.innerWidth - 1;
+}
+"""
+
+
+def _on_screen(locator) -> bool:
+    return locator.count() > 0 and locator.first.evaluate(ON_SCREEN_JS)
+
+
+@pytest.fixture(params=sorted(SCREENS), ids=sorted(SCREENS))
+def screen_page(request, browser, server, toc_pages):
+    """A chapter page (with a table of contents on the page) at a desktop or phone size."""
+    context = browser.new_context(viewport=SCREENS[request.param], color_scheme="light")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    chapter = next(p for p in toc_pages if re.match(r"book/\d\d_", p))
+    page.goto(server + chapter, wait_until="load")
+    yield request.param, page
+    context.close()
+
+
+def _click_visible(page, selector: str):
+    """Click the one button matching ``selector`` that is on the screen (not slid away)."""
+    found = page.locator(f"{selector}:visible")
+    toggles = [found.nth(i) for i in range(found.count()) if _on_screen(found.nth(i))]
+    assert len(toggles) == 1, f"{len(toggles)} {selector} buttons on the screen, expected 1"
+    toggles[0].click()
+    page.wait_for_timeout(500)  # the sidebars slide in
+
+
+def test_navigation_toggle_opens_and_closes_the_chapter_list(screen_page, server):
+    screen, page = screen_page
+    sidebar = page.locator(".bd-sidebar-primary")
+    shown_at_first = _on_screen(sidebar)
+    assert shown_at_first == (screen == "desktop"), f"{screen}: chapter list shown at first?"
+    _click_visible(page, ".primary-toggle")
+    assert _on_screen(sidebar) != shown_at_first, f"{screen}: the toggle did not change it"
+    if screen == "phone":
+        # Opened on a phone, the list works: a chapter link is there and leads to its page.
+        link = sidebar.locator("a.reference.internal", has_text="Momentum").first
+        assert link.is_visible(), "the chapter list opened, but its links are not visible"
+        link.click()
+        page.wait_for_url(re.compile(r"04_momentum\.html"))
+    else:
+        _click_visible(page, ".primary-toggle")
+        assert _on_screen(sidebar), "desktop: a second click did not bring the list back"
+
+
+def test_contents_toggle_shows_the_page_sections(screen_page):
+    screen, page = screen_page
+    contents = page.locator(".bd-sidebar-secondary")
+    if screen == "phone":
+        assert not _on_screen(contents), "phone: the page's contents are shown at first"
+        _click_visible(page, ".secondary-toggle")
+    assert _on_screen(contents), f"{screen}: the page's contents are not shown"
+    assert contents.locator("a.reference.internal").first.is_visible()
+
+
+def test_download_and_search_buttons_open_what_they_name(screen_page):
+    screen, page = screen_page
+    _click_visible(page, ".dropdown-download-buttons > button")
+    menu = page.locator(".dropdown-download-buttons .dropdown-menu")
+    assert menu.is_visible(), f"{screen}: the download menu did not open"
+    assert menu.locator("a[href$='.ipynb']").first.is_visible(), "no notebook download"
+    page.keyboard.press("Escape")
+    _click_visible(page, ".search-button__button")
+    assert page.locator("input[name='q']:visible").count() == 1, f"{screen}: no search box"
+
+
+def test_theme_switch_changes_the_mode(screen_page):
+    screen, page = screen_page
+    mode = page.evaluate("document.documentElement.dataset.theme")
+    _click_visible(page, ".theme-switch-button")
+    assert page.evaluate("document.documentElement.dataset.theme") != mode, screen

@@ -53,8 +53,8 @@
 
 7. **One setting for the public repository.** Setting ``repository.url`` in ``_config.yml``
    turns on the repository and issue buttons and, on notebook pages, the launch buttons
-   (Binder, Colab). Left empty, none of them is shown (the theme refuses the repository
-   buttons without a URL).
+   (Binder, Colab; where they launch is set under ``launch_buttons``). Left empty, none of
+   them is shown (the theme fails on repository and launch buttons without a URL).
 
 Configure in ``_config.yml``::
 
@@ -348,6 +348,9 @@ def _repository_buttons(app: Sphinx, config) -> None:
     if options.get("repository_url"):
         options["use_repository_button"] = True
         options["use_issues_button"] = True
+    else:
+        # Launch buttons open the repository's notebook: without one, the theme would fail.
+        options["launch_buttons"] = {}
 
 
 def setup(app: Sphinx) -> dict:
