@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["glue"]
+__all__ = ["GLUE_PREFIX", "glue"]
 
 
 def _plain(value):
@@ -32,6 +32,11 @@ def _plain(value):
     return value
 
 
+# myst-nb reads glued values from display outputs with this prefix and metadata; writing
+# them here saves importing myst-nb (and docutils) in every chapter's kernel.
+GLUE_PREFIX = "application/papermill.record/"
+
+
 def glue(name: str, value):
     """Store ``value`` under ``name`` for the page's prose, and return it.
 
@@ -49,15 +54,22 @@ def glue(name: str, value):
 
     Notes
     -----
-    Outside a Jupyter Book build (a notebook run on its own, without myst-nb installed) the
-    value is only returned; nothing is displayed.
+    The value is displayed as ``myst_nb.glue(name, value, display=False)`` displays it: an
+    output that shows nothing in Jupyter and that the book build reads. Outside IPython it is
+    only returned.
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"glue name must be an identifier such as 'best_lr', got {name!r}")
     value = _plain(value)
     try:
-        from myst_nb import glue as myst_glue
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display
     except ImportError:
         return value
-    myst_glue(name, value, display=False)
+    if get_ipython() is None:
+        return value
+    bundle, metadata = format_display_data(value)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
+    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
     return value

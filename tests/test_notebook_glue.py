@@ -28,3 +28,19 @@ def test_glue_refuses_what_is_not_one_number(value):
 def test_glue_names_must_be_identifiers(name):
     with pytest.raises(ValueError, match="glue name"):
         glue(name, 1.0)
+
+
+def test_glue_displays_what_myst_nb_glue_displays(monkeypatch):
+    # The book build reads the glued value back with myst-nb: the outputs must be the same.
+    import IPython
+    import IPython.display
+    from IPython.testing.globalipapp import start_ipython
+    from myst_nb.ext import glue as myst_glue
+
+    start_ipython()
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    monkeypatch.setattr(myst_glue, "ipy_display", lambda *a, **k: shown.append((a, k)))
+    glue("best_lr", np.float64(0.25))
+    myst_glue.glue("best_lr", 0.25, display=False)
+    assert len(shown) == 2 and shown[0] == shown[1]

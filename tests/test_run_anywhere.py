@@ -22,15 +22,15 @@ from tests.conftest import ROOT
 
 NOTEBOOKS = sorted(p for p in (ROOT / "book").rglob("[0-9][0-9]_*.ipynb"))
 # The first lines of every notebook's first code cell.
-GUARD = """try:
-    import helpers  # the course's shared code
-except ModuleNotFoundError:
+GUARD = """from importlib.util import find_spec
+
+if find_spec("helpers") is None:  # the course's shared code
     raise ModuleNotFoundError(
         "This notebook needs the course's helpers package. Download its wheel from the page "
         "'Run the notebooks' of the course website, then, in the wheel's folder, run: "
         "pip install --extra-index-url https://download.pytorch.org/whl/cpu "
         "onn_course_helpers-*.whl"
-    ) from None
+    )
 """
 
 

@@ -293,7 +293,7 @@ q5 = ChoiceQuestion(
     choices={
         "a": "The gradient points away from the minimum.",
         "b": "The learning rate must stay below 2/100 to keep the steep y-direction stable, "
-        "and with such a small step the flat x-direction is multiplied by at least "
+        "and with such a small step the flat x-direction is multiplied by more than "
         "1 - 2/100 = 0.98 at every step.",
         "c": "Near the minimum the gradient vanishes, so the steps become tiny.",
         "d": "Rounding errors pile up in the flat x-direction.",

@@ -151,8 +151,9 @@ q2 = ValueQuestion(
     ],
     explanation=r"""
         Each Newton step maps $x \mapsto \frac{2}{3}x$, so $x_2 = 4/9 \approx 0.444$, and the
-        error shrinks by the constant factor $2/3$: *linear* convergence, no better than a
-        well-tuned gradient method. Newton's celebrated quadratic convergence assumes a
+        error shrinks by the constant factor $2/3$: *linear* convergence, far from quadratic
+        (still better than gradient descent with a fixed step, which is only sublinear on
+        $x^4$). Newton's celebrated quadratic convergence assumes a
         positive definite Hessian at the minimum; here $f''(0) = 0$, the minimum is
         degenerate, and the quadratic model flattens out exactly where it is needed.
     """,
@@ -351,7 +352,8 @@ q5 = ChoiceQuestion(
     answer="b",
     why={
         "a": "L-BFGS stores only m pairs of vectors, never the Hessian.",
-        "b": "Noise and cost, not memory, are the obstacles.",
+        "b": "Noise and cost are the main obstacles; L-BFGS's 2m stored vectors matter too, "
+        "but they are far from the Hessian's n².",
         "c": "PyTorch even ships it: `torch.optim.LBFGS` takes a closure that recomputes the "
         "loss with autograd.",
         "d": "On smooth deterministic problems it usually converges in far fewer steps.",
