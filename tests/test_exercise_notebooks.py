@@ -5,7 +5,8 @@
   (tagged ``exercise-stub``) and a check cell, and no cell prints a solution. The site's
   version of the notebook (``book/_ext/course_site.py``) wraps each exercise in balanced
   sphinx-exercise gated directives, labels unique in the whole book, with a folded solution.
-- Run top to bottom as committed, a notebook shows no solution.
+- Run top to bottom as committed (the site build's run, read back from
+  ``_build/jupyter_execute``), a notebook shows no solution outside the cells the site adds.
 - Solutions: each notebook is executed with every stub replaced by the reference solution of
   its question (the code that ``solution()`` shows); every check must then pass. nbval runs
   the notebooks as committed (stubs unattempted) in ``make test``.
@@ -125,7 +126,12 @@ def _execute(nb, monkeypatch):
         nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(EXERCISES)}}
     )
     client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    return _output_text(nb.cells)
+
+
+def _output_text(cells) -> str:
+    """Everything the cells' outputs show, as text."""
+    outputs = [o for c in cells if c.cell_type == "code" for o in c.outputs]
     return "\n".join(
         str(o.get("data", {}).get(kind, "")) + str(o.get("text", ""))
         for o in outputs
@@ -135,13 +141,23 @@ def _execute(nb, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_running_the_notebook_shows_no_solution(name, monkeypatch):
-    # A learner's "Run All": every check says "not attempted yet", and no solution appears.
-    nb = load(name)
-    text = _execute(nb, monkeypatch)
+def test_running_the_notebook_shows_no_solution(name, built_site):
+    # A learner's "Run All": the site build ran each notebook top to bottom (its executed copy
+    # is in _build/jupyter_execute), with the solution cells that the site adds. Outside those,
+    # no output may show a solution.
+    executed = (
+        built_site.parent / "jupyter_execute" / "book" / "exercises" / f"{STEMS[name]}.ipynb"
+    )
+    nb = nbformat.read(executed, as_version=4)
+    learner_cells = [c for c in nb.cells if not c.get("id", "").endswith("-solution")]
+    assert len(learner_cells) == len(load(name).cells)
+    text = _output_text(learner_cells)
+    assert "Not attempted yet" in text, "the checks did not run"
     for q in questions(name):
         # The task's own text (and stub) may be quoted by a solution without giving it away.
-        task = "\n".join(c.source for c in nb.cells if c.metadata.get("exercise") == q.name)
+        task = "\n".join(
+            c.source for c in load(name).cells if c.metadata.get("exercise") == q.name
+        )
         revealing = [
             line.strip()
             for line in q.solution_markdown().splitlines()
@@ -150,6 +166,10 @@ def test_running_the_notebook_shows_no_solution(name, monkeypatch):
         assert revealing, f"{q.name}: no line of its solution to look for"
         leaked = [line for line in revealing if line in text]
         assert not leaked, f"{q.name}: the outputs show its solution: {leaked[:2]}"
+        solution = next(
+            c for c in nb.cells if c.get("id") == f"ex{STEMS[name][:2]}-{q.name}-solution"
+        )
+        assert revealing[0] in _output_text([solution]), f"{q.name}: the site shows no solution"
 
 
 @pytest.mark.slow
