@@ -149,8 +149,9 @@ def test_running_the_notebook_shows_no_solution(name, built_site):
         built_site.parent / "jupyter_execute" / "book" / "exercises" / f"{STEMS[name]}.ipynb"
     )
     nb = nbformat.read(executed, as_version=4)
-    learner_cells = [c for c in nb.cells if not c.get("id", "").endswith("-solution")]
-    assert len(learner_cells) == len(load(name).cells)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    learner_cells = [c for c in code if not c.get("id", "").endswith("-solution")]
+    assert len(learner_cells) == len([c for c in load(name).cells if c.cell_type == "code"])
     text = _output_text(learner_cells)
     assert "Not attempted yet" in text, "the checks did not run"
     for q in questions(name):
