@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from helpers import _checks as check
+
 __all__ = ["Split", "digits", "linear_data", "make_loader", "toy_regression", "two_moons"]
 
 
@@ -77,10 +79,11 @@ def linear_data(
     x, y : torch.Tensor
         Float32, shape ``(n,)``.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+    check.check_int("n", n, low=1, high=check.MAX_POINTS)
+    check.to_real("w", w, high_open=True, low_open=True)
+    check.to_real("b", b, high_open=True, low_open=True)
+    check.check_real("noise", noise, 0.0, np.inf, high_open=True)
+    _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x = 2 * torch.rand(n, generator=generator) - 1
     y = w * x + b + noise * torch.randn(n, generator=generator)
@@ -109,6 +112,9 @@ def two_moons(
     """
     from sklearn.datasets import make_moons  # imported here: scikit-learn is slow to import
 
+    check.check_int("n_samples", n_samples, low=4, high=check.MAX_POINTS)
+    check.check_real("noise", noise, 0.0, np.inf, high_open=True)
+    _check_split(test_size, seed)
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return _split(X, y, test_size, seed, num_classes=2)
 
@@ -132,6 +138,7 @@ def digits(test_size: float = 0.25, seed: int = 0) -> Split:
     """
     from sklearn.datasets import load_digits  # imported here: scikit-learn is slow to import
 
+    _check_split(test_size, seed)
     X, y = load_digits(return_X_y=True)
     return _split(X, y, test_size, seed, num_classes=10)
 
@@ -139,11 +146,12 @@ def digits(test_size: float = 0.25, seed: int = 0) -> Split:
 def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int, num_classes: int) -> Split:
     from sklearn.model_selection import train_test_split
 
-    if not 0 < test_size < 1:
-        raise ValueError(f"test_size must be in (0, 1), got {test_size}")
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=test_size, random_state=seed, stratify=y
-    )
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=seed, stratify=y
+        )
+    except ValueError as exc:  # too few points for a stratified split of this size
+        raise ValueError(f"Invalid test_size: {test_size!r} with {len(y)} points: {exc}") from None
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std[std == 0] = 1.0
     return Split(
@@ -153,6 +161,15 @@ def _split(X: np.ndarray, y: np.ndarray, test_size: float, seed: int, num_classe
         y_test=torch.tensor(y_test, dtype=torch.int64),
         num_classes=num_classes,
     )
+
+
+def _check_seed(seed) -> None:
+    check.check_int("seed", seed, low=0, high=2**32 - 1)
+
+
+def _check_split(test_size, seed) -> None:
+    check.check_real("test_size", test_size, 0.0, 1.0, low_open=True, high_open=True)
+    _check_seed(seed)
 
 
 def make_loader(
@@ -175,10 +192,10 @@ def make_loader(
     -------
     torch.utils.data.DataLoader
     """
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check.check_examples(X, y)
+    check.check_int("batch_size", batch_size, low=1)
+    check.check_instance("shuffle", shuffle, bool | np.bool_, "True or False")
+    _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator

@@ -15,11 +15,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+
+from helpers import _checks as check
 
 __all__ = [
     "Objective",
@@ -64,6 +66,21 @@ class Objective:
     ylim: tuple[float, float]
     log_levels: bool = False
 
+    def __post_init__(self):
+        check.check_str("name", self.name)
+        check.check_callable("formula", self.formula)
+        check.check_int("dim", self.dim, low=1)
+        if isinstance(self.minima, str) or not isinstance(self.minima, Sequence):
+            raise check.ArgumentTypeError("Invalid minima: it must be a tuple of points")
+        for point in self.minima:
+            check.to_array("minima", point, ndim=1, last=self.dim, finite=True)
+        check.to_real("min_value", self.min_value, high=np.inf, high_open=True)
+        check.check_window("xlim", self.xlim)
+        check.to_array("ylim", self.ylim, ndim=1, finite=True)
+        if len(self.ylim) != 2 or not self.ylim[0] <= self.ylim[1]:
+            raise ValueError("Invalid ylim: ylim must be a pair (low, high) with low <= high")
+        check.check_bool("log_levels", self.log_levels)
+
     def __call__(self, point: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
         """Evaluate at ``point``, whose last axis holds the ``dim`` coordinates.
 
@@ -77,7 +94,9 @@ class Objective:
         torch.Tensor or numpy.ndarray
             Shape ``(...)``: one value per point.
         """
-        if point.shape[-1] != self.dim:
+        if not isinstance(point, torch.Tensor | np.ndarray):
+            point = check.to_array("point", point)
+        if point.ndim == 0 or point.shape[-1] != self.dim:
             raise ValueError(
                 f"point must have {self.dim} coordinate(s) in its last axis, "
                 f"got shape {tuple(point.shape)}"
@@ -97,7 +116,8 @@ class Objective:
         numpy.ndarray
             Shape ``(dim,)``, float64.
         """
-        x = torch.tensor(np.asarray(point, dtype=np.float64), requires_grad=True)
+        point = check.to_array("point", point, ndim=1, last=self.dim)
+        x = torch.tensor(point, requires_grad=True)
         (grad,) = torch.autograd.grad(self(x), x)
         return grad.numpy()
 
@@ -107,14 +127,19 @@ class Objective:
         Parameters
         ----------
         points : numpy.ndarray
-            Shape ``(n, dim)``.
+            Shape ``(n, dim)``, or ``(dim,)`` for one point.
 
         Returns
         -------
         numpy.ndarray
-            Shape ``(n,)``.
+            Shape ``(n,)`` (``()`` for one point). Infinite for an objective without a
+            minimum (``minima`` empty, as for :func:`saddle`).
         """
-        points = np.asarray(points, dtype=np.float64)
+        points = check.to_array("points", points, ndim=(1, 2), last=self.dim)
+        if points.ndim == 1:
+            return self.distance_to_minimum(points[None, :])[0]
+        if not self.minima:
+            return np.full(len(points), np.inf)
         minima = np.asarray(self.minima, dtype=np.float64)
         gaps = points[:, None, :] - minima[None, :, :]
         return np.linalg.norm(gaps, axis=-1).min(axis=1)
@@ -132,6 +157,7 @@ class Objective:
         X, Y, Z : numpy.ndarray
             Each of shape ``(num, num)``, ready for ``plt.contour(X, Y, Z)``.
         """
+        check.check_int("num", num, low=2, high=check.MAX_GRID)
         if self.dim != 2:
             raise ValueError(f"grid() needs a 2-D objective, {self.name} has dim={self.dim}")
         X, Y = np.meshgrid(np.linspace(*self.xlim, num), np.linspace(*self.ylim, num))
@@ -150,7 +176,7 @@ def parabola(a: float = 1.0) -> Objective:
     -------
     Objective
     """
-    _check_positive(a=a)
+    a = _positive("a", a)
     return Objective(
         name=f"f(x) = {a:g}·x²" if a != 1 else "f(x) = x²",
         formula=lambda x: a * x**2,
@@ -179,7 +205,7 @@ def quadratic(mu: float = 1.0, L: float = 10.0) -> Objective:
     -------
     Objective
     """
-    _check_positive(mu=mu, L=L)
+    mu, L = _positive("mu", mu), _positive("L", L)
     if L < mu:
         raise ValueError(f"L must be >= mu, got L={L} and mu={mu}")
     half_height = 10.0 if L == mu else 4.0
@@ -208,7 +234,7 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
     -------
     Objective
     """
-    _check_positive(b=b)
+    a, b = check.to_real("a", a), _positive("b", b)
     return Objective(
         name="Rosenbrock",
         formula=lambda x, y: (a - x) ** 2 + b * (y - x**2) ** 2,
@@ -286,7 +312,6 @@ def saddle() -> Objective:
     )
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{name} must be positive, got {value}")
+def _positive(name: str, value) -> float:
+    """``value`` as a float if it is a positive, finite number (a 0-d tensor is fine)."""
+    return check.to_real(name, value, 0.0, np.inf, low_open=True, high_open=True)

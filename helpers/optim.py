@@ -26,6 +26,8 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from helpers._checks import check_real
+
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
 
 
@@ -36,6 +38,10 @@ __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RM
 
 def _check_range(name, value, low=0.0, high=math.inf, *, high_open=False):
     """Raise ValueError unless ``low <= value <= high`` (``< high`` if `high_open`); NaN fails."""
+    if not isinstance(value, Tensor):  # torch accepts a tensor lr; anything else is a number
+        check_real(name, value, allow_nan=True)
+    elif value.numel() != 1:
+        raise ValueError(f"Invalid {name}: a tensor {name} must have one element")
     inside = low <= value < high if high_open else low <= value <= high
     if not inside:
         closing = ")" if high_open or high == math.inf else "]"
@@ -69,6 +75,10 @@ def _scalar_mul(a: float, b: float) -> float:
     return _to_float32(a * _to_float32(b))
 
 
+class MissingParamsError(KeyError, ValueError):
+    """A param group without ``"params"``: a ``KeyError`` (as in torch) and a ``ValueError``."""
+
+
 class _FromScratch(Optimizer):
     """Base class: validates every param group and provides the loop over parameters."""
 
@@ -77,6 +87,10 @@ class _FromScratch(Optimizer):
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a param group after checking its hyperparameters (``ValueError`` if invalid)."""
+        if not isinstance(param_group, dict):  # torch's own check and message
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        if "params" not in param_group:  # torch raises a bare KeyError('params') here
+            raise MissingParamsError("param_group must have a 'params' entry")
         self._check_hyperparameters({**self.defaults, **param_group})
         super().add_param_group(param_group)
 

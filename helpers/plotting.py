@@ -8,6 +8,7 @@ Every function returns the ``Axes`` (or ``Figure``) it drew on.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import warnings
@@ -17,9 +18,10 @@ from dataclasses import replace
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.animation import FuncAnimation
+from matplotlib.animation import Animation, FuncAnimation
 from matplotlib.colors import LogNorm
 
+from helpers import _checks as check
 from helpers.objectives import Objective
 from helpers.training import Trajectory
 
@@ -65,10 +67,50 @@ def set_style() -> None:
     )
 
 
+def _closes_its_figures_on_error(function):
+    """Decorator: figures that ``function`` opened are closed if it raises (no leaked figure)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        before = set(plt.get_fignums())
+        try:
+            return function(*args, **kwargs)
+        except BaseException:
+            for number in set(plt.get_fignums()) - before:
+                plt.close(number)
+            raise
+
+    return wrapper
+
+
 def _axes(ax: plt.Axes | None) -> plt.Axes:
-    return plt.subplots()[1] if ax is None else ax
+    if ax is not None:
+        check.check_instance("ax", ax, mpl.axes.Axes, "a matplotlib Axes or None")
+        return ax
+    return plt.subplots()[1]
 
 
+def _check_objective(objective: Objective, dim: int) -> None:
+    check.check_instance("objective", objective, Objective, "an Objective")
+    if objective.dim != dim:
+        raise ValueError(
+            f"Invalid objective: this plot needs a {dim}-D objective, "
+            f"{objective.name} is {objective.dim}-D"
+        )
+
+
+def _log_levels(Z: np.ndarray, levels: int) -> np.ndarray | None:
+    """Log-spaced contour levels over ``Z``; None when ``Z`` spans no positive range."""
+    high = float(Z.max())
+    low = max(float(Z.min()), 1e-3)
+    if not low < high:  # zoomed in near a minimum: every value is below 1e-3
+        low = max(float(Z.min()), high * 1e-6)
+    if not (0 < low < high):
+        return None
+    return np.geomspace(low, high, levels)
+
+
+@_closes_its_figures_on_error
 def plot_contour(
     objective: Objective,
     ax: plt.Axes | None = None,
@@ -94,17 +136,22 @@ def plot_contour(
     -------
     matplotlib.axes.Axes
     """
+    _check_objective(objective, 2)
+    check.check_int("levels", levels, low=1, high=check.MAX_GRID)
+    for name, window in (("xlim", xlim), ("ylim", ylim)):
+        if window is not None:
+            check.check_window(name, window)
     ax = _axes(ax)
-    if xlim or ylim:
+    if xlim is not None or ylim is not None:
         objective = _with_window(objective, xlim, ylim)
     X, Y, Z = objective.grid()
-    if objective.log_levels:
-        low = max(Z.min(), 1e-3)
+    log_levels = _log_levels(Z, levels) if objective.log_levels else None
+    if log_levels is not None:
         ax.contour(
             X,
             Y,
             Z,
-            levels=np.geomspace(low, Z.max(), levels),
+            levels=log_levels,
             norm=LogNorm(),
             cmap="Greys_r",
             linewidths=0.7,
@@ -130,13 +177,32 @@ def plot_contour(
 
 
 def _with_window(objective: Objective, xlim, ylim) -> Objective:
-    return replace(objective, xlim=xlim or objective.xlim, ylim=ylim or objective.ylim)
+    return replace(
+        objective,
+        xlim=objective.xlim if xlim is None else tuple(xlim),
+        ylim=objective.ylim if ylim is None else tuple(ylim),
+    )
 
 
-def _as_points(path: Trajectory | np.ndarray) -> np.ndarray:
-    return path.points if isinstance(path, Trajectory) else np.asarray(path)
+def _as_points(path: Trajectory | np.ndarray, name: str = "paths") -> np.ndarray:
+    """A path as an array of shape ``(num_points, 2)`` (an empty path has 0 points)."""
+    points = path.points if isinstance(path, Trajectory) else path
+    points = check.to_array(name, points)
+    if points.size == 0:
+        return points.reshape(0, 2)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(
+            f"Invalid {name}: each path must have shape (num_points, 2), got {points.shape}"
+        )
+    return points
 
 
+def _all_points(paths) -> dict[str, np.ndarray]:
+    check.check_mapping("paths", paths, "a dict of label to path")
+    return {label: _as_points(path, f"paths[{label!r}]") for label, path in paths.items()}
+
+
+@_closes_its_figures_on_error
 def plot_paths(
     objective: Objective,
     paths: Mapping[str, Trajectory | np.ndarray],
@@ -162,9 +228,10 @@ def plot_paths(
     -------
     matplotlib.axes.Axes
     """
+    points_of = _all_points(paths)
+    check.check_int("markevery", markevery, low=1)
     ax = plot_contour(objective, ax, **contour_kwargs)
-    for i, (label, path) in enumerate(paths.items()):
-        points = _as_points(path)
+    for i, (label, points) in enumerate(points_of.items()):
         ax.plot(
             points[:, 0],
             points[:, 1],
@@ -173,10 +240,10 @@ def plot_paths(
             markevery=markevery,
             label=label,
         )
-    if paths:
-        first = _as_points(next(iter(paths.values())))[0]
+    starts = [points[0] for points in points_of.values() if len(points)]
+    if starts:
         ax.plot(
-            *first,
+            *starts[0],
             marker="o",
             markersize=9,
             markerfacecolor="white",
@@ -188,6 +255,7 @@ def plot_paths(
     return ax
 
 
+@_closes_its_figures_on_error
 def plot_losses(
     curves: Mapping[str, Sequence[float]],
     ax: plt.Axes | None = None,
@@ -215,10 +283,13 @@ def plot_losses(
     -------
     matplotlib.axes.Axes
     """
+    series = _curves(curves, x)
+    check.check_bool("log", log)
+    check.check_str("xlabel", xlabel)
+    check.check_str("ylabel", ylabel)
+    check.check_str("title", title, optional=True)
     ax = _axes(ax)
-    for i, (label, values) in enumerate(curves.items()):
-        values = np.asarray(values, dtype=float)
-        xs = np.arange(len(values)) if x is None else np.asarray(x[label])
+    for i, (label, (xs, values)) in enumerate(series.items()):
         ax.plot(
             xs,
             values,
@@ -238,6 +309,29 @@ def plot_losses(
     return ax
 
 
+def _curves(curves, x) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each curve's x values and y values, checked: ``{label: (xs, values)}``."""
+    check.check_mapping("curves", curves, "a dict of label to values")
+    if x is not None:
+        check.check_mapping("x", x, "a dict of label to x values")
+    series = {}
+    for label, values in curves.items():
+        values = check.to_array(f"curves[{label!r}]", values, ndim=1)
+        if x is None:
+            xs = np.arange(len(values))
+        elif label not in x:
+            raise ValueError(f"Invalid x: it has no x values for the curve {label!r}")
+        else:
+            xs = check.to_array(f"x[{label!r}]", x[label], ndim=1)
+            if len(xs) != len(values):
+                raise ValueError(
+                    f"Invalid x[{label!r}]: {len(xs)} x values for {len(values)} values"
+                )
+        series[label] = (xs, values)
+    return series
+
+
+@_closes_its_figures_on_error
 def plot_path_1d(
     objective: Objective,
     xs: Sequence[float],
@@ -262,31 +356,33 @@ def plot_path_1d(
     -------
     matplotlib.axes.Axes
     """
-    if objective.dim != 1:
-        raise ValueError(
-            f"plot_path_1d needs a 1-D objective, {objective.name} is {objective.dim}-D"
-        )
+    _check_objective(objective, 1)
+    xs = check.to_array("xs", xs, ndim=1)
+    check.check_instance("label", label, str, "a string")
+    if not mpl.colors.is_color_like(color):
+        raise ValueError(f"Invalid color: {color!r} is not a matplotlib colour")
     ax = _axes(ax)
     grid = np.linspace(*objective.xlim, 400)
     ax.plot(grid, objective.formula(grid), color="0.4", linewidth=1.2, label=objective.name)
-    xs = np.asarray(xs, dtype=float)
     ax.plot(xs, objective.formula(xs), color=color, marker="o", label=label)
-    ax.plot(
-        xs[0],
-        objective.formula(xs[0]),
-        marker="o",
-        markersize=9,
-        markerfacecolor="white",
-        markeredgecolor="black",
-        linestyle="none",
-        label="start",
-    )
+    if len(xs):
+        ax.plot(
+            xs[0],
+            objective.formula(xs[0]),
+            marker="o",
+            markersize=9,
+            markerfacecolor="white",
+            markeredgecolor="black",
+            linestyle="none",
+            label="start",
+        )
     ax.set_xlabel("$x$")
     ax.set_ylabel("$f(x)$")
     ax.legend(loc="upper center")
     return ax
 
 
+@_closes_its_figures_on_error
 def animate_paths(
     objective: Objective,
     paths: Mapping[str, Trajectory | np.ndarray],
@@ -315,10 +411,23 @@ def animate_paths(
     -------
     matplotlib.animation.FuncAnimation
     """
+    points = _all_points(paths)
+    longest = max((len(p) for p in points.values()), default=0)
+    if longest == 0:
+        raise ValueError("Invalid paths: animate_paths needs at least one non-empty path")
+    check.check_int("num_frames", num_frames, low=1, high=check.MAX_GRID)
+    check.check_int("interval", interval, low=1)
     fig, ax = plt.subplots()
+    try:
+        return _animation(
+            fig, ax, objective, points, longest, num_frames, interval, contour_kwargs
+        )
+    finally:
+        plt.close(fig)
+
+
+def _animation(fig, ax, objective, points, longest, num_frames, interval, contour_kwargs):
     plot_contour(objective, ax, **contour_kwargs)
-    points = {label: _as_points(p) for label, p in paths.items()}
-    longest = max(len(p) for p in points.values())
     stops = np.unique(np.linspace(1, longest, num_frames).astype(int))
     lines = [
         ax.plot(
@@ -333,9 +442,7 @@ def animate_paths(
             line.set_data(p[: stops[frame], 0], p[: stops[frame], 1])
         return lines
 
-    animation = FuncAnimation(fig, draw, frames=len(stops), interval=interval, blit=True)
-    plt.close(fig)
-    return animation
+    return FuncAnimation(fig, draw, frames=len(stops), interval=interval, blit=True)
 
 
 #: Above this size an animation alone would take most of a page's 1.5 MB budget.
@@ -366,8 +473,8 @@ def animation_html(
     alt : str
         What the animation shows, for learners who cannot see it.
     dpi : float
-        Resolution of the frames (72 dpi gives a 504 x 288 pixel frame at the course's
-        7 x 4 inch figure size).
+        Resolution of the frames, 1 to 600 (72 dpi gives a 504 x 288 pixel frame at the
+        course's 7 x 4 inch figure size).
     frame_format : {"jpeg", "png", "svg"}
         Image format of the frames.
     default_mode : {"once", "loop", "reflect"}, optional
@@ -380,6 +487,11 @@ def animation_html(
     """
     from IPython.display import HTML
 
+    check.check_instance("animation", animation, Animation, "a matplotlib animation")
+    check.check_real("dpi", dpi, 1.0, 600.0)
+    check.check_choice("frame_format", frame_format, ["jpeg", "png", "svg"])
+    if default_mode is not None:
+        check.check_choice("default_mode", default_mode, ["once", "loop", "reflect"])
     if not isinstance(alt, str) or not alt.strip():
         raise ValueError("animation_html needs alt text: describe what the animation shows")
     with mpl.rc_context({"animation.frame_format": frame_format, "savefig.dpi": dpi}):

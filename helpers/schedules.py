@@ -22,10 +22,11 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from itertools import pairwise
-from numbers import Integral, Real
 
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
+
+from helpers import _checks as check
 
 __all__ = [
     "ReduceOnPlateau",
@@ -46,26 +47,25 @@ __all__ = [
 
 
 def _check_int(name, value, low=0):
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < low:
-        raise ValueError(f"Invalid {name}: {value!r}; {name} must be an integer >= {low}")
+    check.check_int(name, value, low)
 
 
 def _check_real(name, value, low=0.0, high=math.inf, *, low_open=False, high_open=False):
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise ValueError(f"Invalid {name}: {value!r}; {name} must be a real number")
-    above = low < value if low_open else low <= value
-    below = value < high if high_open else value <= high
-    if not (above and below):
-        opening = "(" if low_open else "["
-        closing = ")" if high_open or high == math.inf else "]"
-        raise ValueError(
-            f"Invalid {name}: {value!r}; {name} must be in {opening}{low:g}, {high:g}{closing}"
+    check.check_real(name, value, low, high, low_open=low_open, high_open=high_open)
+
+
+_check_choice = check.check_choice
+
+
+def _check_milestones(milestones) -> list[int]:
+    if isinstance(milestones, str | bytes) or not isinstance(milestones, Iterable):
+        raise check.ArgumentTypeError(
+            f"Invalid milestones: {milestones!r}; milestones must be a list of integers"
         )
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"Invalid {name}: {value!r}; {name} must be one of {sorted(choices)}")
+    milestones = list(milestones)
+    for milestone in milestones:
+        _check_int("milestones", milestone)
+    return sorted(milestones)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,9 +120,7 @@ def multistep_lr(t: int, lr0: float, milestones: Iterable[int], gamma: float = 0
     """
     _check_int("t", t)
     _check_real("lr0", lr0)
-    milestones = sorted(milestones)
-    for milestone in milestones:
-        _check_int("milestones", milestone)
+    milestones = _check_milestones(milestones)
     _check_real("gamma", gamma)
     return lr0 * gamma ** bisect_right(milestones, t)
 
@@ -310,6 +308,7 @@ def one_cycle_lr(
     _check_real("max_lr", max_lr)
     _check_real("pct_start", pct_start, 0.0, 1.0, low_open=True, high_open=True)
     _check_choice("anneal_strategy", anneal_strategy, {"cos", "linear"})
+    check.check_bool("three_phase", three_phase)
     _check_real("div_factor", div_factor, low_open=True)
     _check_real("final_div_factor", final_div_factor, low_open=True)
     initial_lr = max_lr / div_factor
@@ -384,6 +383,7 @@ def as_scheduler(optimizer: Optimizer, fn: Callable[..., float], **kwargs) -> La
     """
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer)}")
+    check.check_callable("fn", fn)
 
     def factor_for(lr0):
         def factor(t):
@@ -468,6 +468,7 @@ class ReduceOnPlateau:
 
     def is_better(self, metric: float) -> bool:
         """Whether `metric` improves on the best value by more than the threshold."""
+        metric = check.to_real("metric", metric, allow_nan=True)
         if self.mode == "min" and self.threshold_mode == "rel":
             return metric < self.best * (1.0 - self.threshold)
         if self.mode == "min":
@@ -489,7 +490,7 @@ class ReduceOnPlateau:
         float
             The (possibly reduced) learning rate.
         """
-        metric = float(metric)
+        metric = check.to_real("metric", metric, allow_nan=True)
         if self.is_better(metric):
             self.best, self.num_bad_steps = metric, 0
         else:

@@ -7,11 +7,24 @@
 
 A run whose loss becomes infinite or NaN, or whose parameters leave a huge ball, is
 stopped and reported as *diverged* instead of filling plots with NaNs.
+
+Divergence of a loss is judged against its first value ``first`` with a factor ``f > 1``:
+the loss has diverged once it is not finite or exceeds ``first + (f - 1) * |first|``. For a
+positive first loss that is ``f * first``, the usual rule; the same threshold also works for
+losses that can be negative (a log-likelihood, ``CE - 10``). A first loss of exactly 0 has
+no scale, so 1 (in the loss's units) is used instead of ``|first|``.
+
+:func:`fit` and :func:`lr_find` are exception-safe: if the loss function, the model or a
+``KeyboardInterrupt`` stops them, the exception is re-raised with what was recorded so far
+attached (``exc.history`` for :func:`fit`, ``exc.result`` for :func:`lr_find`), grad mode and
+the model's train/eval mode are restored, and :func:`lr_find` restores the weights and the
+optimizer (learning rates included) as it does after a finished sweep.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -20,13 +33,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from helpers import _checks as check
 from helpers.objectives import Objective
+from helpers.schedules import ReduceOnPlateau
 
 __all__ = [
     "EarlyStopping",
     "History",
     "LRFinderResult",
     "Trajectory",
+    "divergence_threshold",
     "evaluate",
     "fit",
     "lr_find",
@@ -88,31 +104,51 @@ def run_optimizer(
         An optimizer class such as ``torch.optim.SGD`` or ``helpers.optim.Adam``, or any
         callable ``optimizer(params, **optimizer_kwargs)`` returning an optimizer.
     num_steps : int
-        Maximum number of steps.
+        Maximum number of steps, 0 to ``10**6``.
     grad_tol : float, optional
         Stop early, marked ``converged``, once the gradient norm is below this value.
     diverge_at : float
         Stop, marked ``diverged``, once the loss or a coordinate exceeds this in size
-        or becomes NaN.
+        or becomes NaN; positive (NaN is refused, ``inf`` checks only for NaN and inf).
     **optimizer_kwargs
         Passed to ``optimizer``, for example ``lr=0.1, momentum=0.9``.
 
     Returns
     -------
     Trajectory
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument (each message names it), e.g. a string ``start``.
     """
-    if num_steps < 0:
-        raise ValueError(f"num_steps must be >= 0, got {num_steps}")
-    x = torch.tensor([float(c) for c in start], dtype=torch.float64, requires_grad=True)
-    if x.shape != (objective.dim,):
-        raise ValueError(f"start must have {objective.dim} coordinate(s), got {x.numel()}")
-    opt = optimizer([x], **optimizer_kwargs)
+    check.check_instance("objective", objective, Objective, "an Objective")
+    start = check.to_array("start", start, finite=True)
+    if start.shape != (objective.dim,):
+        raise ValueError(
+            f"Invalid start: start must have {objective.dim} coordinate(s), "
+            f"got shape {start.shape}"
+        )
+    check.check_callable("optimizer", optimizer)
+    check.check_int("num_steps", num_steps, low=0, high=check.MAX_STEPS)
+    if grad_tol is not None:
+        check.check_real("grad_tol", grad_tol, 0.0)
+    check.check_real("diverge_at", diverge_at, 0.0, low_open=True)
+    x = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    with torch.enable_grad():
+        opt = optimizer([x], **optimizer_kwargs)
+        return _follow(objective, x, opt, num_steps, grad_tol, diverge_at)
+
+
+def _follow(objective, x, opt, num_steps, grad_tol, diverge_at) -> Trajectory:
 
     points, losses = [], []
     diverged = converged = False
     for step in range(num_steps + 1):
         opt.zero_grad()
         loss = objective(x)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise ValueError("Invalid objective: it must return one value per point")
         points.append(x.detach().numpy().copy())
         losses.append(loss.item())
         if _blew_up(loss.item(), x, diverge_at):
@@ -196,10 +232,9 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0, restore_best: bool = True):
-        if not (isinstance(patience, int) and patience >= 1):
-            raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
-        if not min_delta >= 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta!r}")
+        check.check_int("patience", patience, low=1)
+        check.check_real("min_delta", min_delta, 0.0)
+        check.check_bool("restore_best", restore_best)
         self.patience = patience
         self.min_delta = min_delta
         self.restore_best = restore_best
@@ -228,6 +263,9 @@ class EarlyStopping:
         bool
             Whether patience has run out.
         """
+        val_loss = check.to_real("val_loss", val_loss, allow_nan=True)
+        if model is not None:
+            check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
         self.epoch += 1
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss = val_loss
@@ -247,6 +285,7 @@ class EarlyStopping:
         int or None
             The epoch whose weights were loaded, or None if nothing was loaded.
         """
+        check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
         if self.restore_best and self.best_state is not None:
             model.load_state_dict(self.best_state)
             return self.best_epoch
@@ -258,23 +297,68 @@ def evaluate(
 ) -> tuple[float, float]:
     """Loss and accuracy of ``model`` on ``(X, y)`` without tracking gradients.
 
-    Accuracy is computed for classification (``y`` of integer dtype, model returning
-    logits); it is NaN for regression.
+    Accuracy is computed for classification, when ``y`` holds integer (or bool) labels:
+    the predicted class is the argmax of the model's logits, or, for a binary model that
+    returns one logit per example (shape ``(n,)`` or ``(n, 1)``), whether that logit is
+    positive. It is NaN for regression (``y`` of floating dtype) and for empty data.
+    The model's train/eval mode is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss_fn : callable
+        ``loss_fn(model(X), y)`` returns a scalar tensor.
+    X, y : torch.Tensor
+        Inputs and targets with the same first dimension.
 
     Returns
     -------
     loss, accuracy : float
     """
+    _check_model_and_loss(model, loss_fn)
+    check.check_examples(X, y)
+    was_training = model.training
     model.eval()
-    with torch.no_grad():
-        output = model(X)
-        loss = loss_fn(output, y).item()
-        if y.dtype in (torch.int64, torch.int32):
-            accuracy = (output.argmax(dim=1) == y).float().mean().item()
-        else:
-            accuracy = math.nan
-    model.train()
+    try:
+        with torch.no_grad():
+            output = model(X)
+            loss = _scalar_loss(loss_fn(output, y))
+            accuracy = _accuracy(output, y)
+    finally:
+        model.train(was_training)
     return loss, accuracy
+
+
+def _check_model_and_loss(model, loss_fn) -> None:
+    check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
+    check.check_callable("loss_fn", loss_fn)
+
+
+def _scalar_loss(loss) -> float:
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError(
+            f"Invalid loss_fn: it must return a scalar tensor, got {type(loss).__name__}"
+            + (f" of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else "")
+        )
+    return loss.item()
+
+
+def _is_label_dtype(dtype: torch.dtype) -> bool:
+    return not (dtype.is_floating_point or dtype.is_complex)
+
+
+def _accuracy(output: torch.Tensor, y: torch.Tensor) -> float:
+    if not _is_label_dtype(y.dtype) or len(y) == 0 or not isinstance(output, torch.Tensor):
+        return math.nan
+    if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
+        predicted = (output.reshape(-1) > 0).long()
+    elif output.ndim == 2:
+        predicted = output.argmax(dim=1)
+    else:
+        return math.nan
+    if predicted.shape != y.reshape(-1).shape:
+        return math.nan
+    return (predicted == y.reshape(-1).long()).float().mean().item()
 
 
 def fit(
@@ -301,47 +385,152 @@ def fit(
     train_loader : iterable of (X, y)
         Mini-batches; a ``torch.utils.data.DataLoader`` or a list of one full batch.
     num_epochs : int
+        1 to ``10**6``.
     val_data : (X, y), optional
         Validation data, evaluated after every epoch.
     scheduler : optional
-        A learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau``-style
-        schedulers receive the validation loss, or the training loss without validation).
+        A learning-rate scheduler stepped once per epoch (``ReduceLROnPlateau`` and
+        :class:`helpers.schedules.ReduceOnPlateau` receive the validation loss, or the
+        training loss without validation; the rate the latter returns is put in every
+        param group).
     early_stopping : EarlyStopping, optional
         Needs ``val_data``. It is reset before the first epoch; when training ends (patience
         run out, last epoch, or divergence) it restores the best weights if its
         ``restore_best`` is set, and ``History.restored_epoch`` says which epoch they are from.
     diverge_factor : float
         Training stops, marked ``diverged``, after an epoch whose mean training loss is NaN,
-        infinite, or more than ``diverge_factor`` times the loss of the very first mini-batch.
+        infinite, or above :func:`divergence_threshold` of the very first mini-batch's loss
+        (``diverge_factor`` times it, for a positive loss).
     progress : bool
         Print one line per epoch.
 
     Returns
     -------
     History
+        ``best_epoch`` is None when every validation loss is NaN.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument, a loader that yields no batches (an empty data set, or a
+        single-use iterator in its second epoch) or a loss that is not a scalar. Any
+        exception (``KeyboardInterrupt`` too) leaves the History so far on ``exc.history``
+        and the model's train/eval mode as it was; with ``early_stopping`` the best weights
+        are restored as after a finished run.
     """
-    if num_epochs < 1:
-        raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
-    if not diverge_factor > 1:
-        raise ValueError(f"diverge_factor must be > 1, got {diverge_factor}")
-    if early_stopping is not None and val_data is None:
-        raise ValueError("early_stopping needs val_data to watch")
+    run = {
+        "model": model,
+        "loss_fn": loss_fn,
+        "optimizer": optimizer,
+        "train_loader": train_loader,
+        "num_epochs": num_epochs,
+        "val_data": val_data,
+        "scheduler": scheduler,
+        "early_stopping": early_stopping,
+        "diverge_factor": diverge_factor,
+    }
+    _check_fit_arguments(**run)
+    check.check_bool("progress", progress)
     history = History()
     if early_stopping is not None:
         early_stopping.reset()
+    was_training = model.training
+    try:
+        with torch.enable_grad():
+            _train(history, progress, **run)
+    except BaseException as exc:
+        model.train(was_training)
+        _attach(exc, "history", history, "the History of the epochs so far")
+        raise
+    finally:
+        if early_stopping is not None:
+            history.restored_epoch = early_stopping.restore(model)
+        history.best_epoch = _best_epoch(history.val_loss)
+    return history
+
+
+def _check_fit_arguments(
+    *, model, loss_fn, optimizer, train_loader, num_epochs, val_data, scheduler, **run
+) -> None:
+    early_stopping, diverge_factor = run["early_stopping"], run["diverge_factor"]
+    _check_model_and_loss(model, loss_fn)
+    check.check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _check_loader(train_loader)
+    check.check_int("num_epochs", num_epochs, low=1, high=check.MAX_STEPS)
+    check.check_real("diverge_factor", diverge_factor, 1.0, low_open=True)
+    if val_data is not None:
+        if not isinstance(val_data, tuple | list) or len(val_data) != 2:
+            raise check.ArgumentTypeError(
+                f"Invalid val_data: it must be a pair (X, y) of tensors, not "
+                f"{type(val_data).__name__}"
+            )
+        check.check_examples(*val_data, x_name="val_data[0]", y_name="val_data[1]")
+    if scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise check.ArgumentTypeError(
+            f"Invalid scheduler: it must have a step() method, not {type(scheduler).__name__}"
+        )
+    if early_stopping is not None:
+        check.check_instance("early_stopping", early_stopping, EarlyStopping, "an EarlyStopping")
+        if val_data is None:
+            raise ValueError("early_stopping needs val_data to watch")
+
+
+def _check_loader(train_loader) -> None:
+    if isinstance(train_loader, str | bytes | torch.Tensor) or not isinstance(
+        train_loader, Iterable
+    ):
+        raise check.ArgumentTypeError(
+            f"Invalid train_loader: it must be an iterable of (X, y) mini-batches, such as a "
+            f"DataLoader or a list, not {type(train_loader).__name__}"
+        )
+
+
+def _batches(train_loader, epoch: int):
+    """The (X, y) mini-batches of one pass over ``train_loader``; an error if there are none."""
+    count = 0
+    for batch in train_loader:
+        if not isinstance(batch, tuple | list) or len(batch) != 2:
+            raise ValueError(
+                f"Invalid train_loader: it must yield (X, y) pairs, but it gave "
+                f"{type(batch).__name__}"
+                + (f" of length {len(batch)}" if isinstance(batch, tuple | list) else "")
+            )
+        count += 1
+        yield batch
+    if count == 0:
+        raise ValueError(
+            "Invalid train_loader: it yielded no mini-batches"
+            + (
+                f" in pass {epoch}: a single-use iterator is exhausted after one pass; pass "
+                "a list or a DataLoader, which can be iterated again"
+                if epoch > 1
+                else " (is its data set empty?)"
+            )
+        )
+
+
+def _train_step(model, loss_fn, optimizer, X, y) -> float:
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    _scalar_loss(loss)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _train(history: History, progress: bool, *, model, loss_fn, optimizer, **run) -> None:
+    """The epochs of :func:`fit`, recorded in ``history`` as they happen."""
+    train_loader, num_epochs, val_data = run["train_loader"], run["num_epochs"], run["val_data"]
+    scheduler, early_stopping = run["scheduler"], run["early_stopping"]
+    diverge_factor = run["diverge_factor"]
     start = time.perf_counter()
     model.train()
     for epoch in range(1, num_epochs + 1):
         history.lr.append(optimizer.param_groups[0]["lr"])
-        epoch_losses = []
-        for X, y in train_loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(X), y)
-            loss.backward()
-            optimizer.step()
-            epoch_losses.append(loss.item())
-        history.batch_loss.extend(epoch_losses)
-        history.train_loss.append(float(np.mean(epoch_losses)))
+        first = len(history.batch_loss)
+        for X, y in _batches(train_loader, epoch):
+            history.batch_loss.append(_train_step(model, loss_fn, optimizer, X, y))
+        history.train_loss.append(float(np.mean(history.batch_loss[first:])))
         if _diverged(history, diverge_factor):
             history.diverged = True
             history.time.append(time.perf_counter() - start)
@@ -354,25 +543,67 @@ def fit(
         if progress:
             print(_progress_line(history, epoch, num_epochs))
         if scheduler is not None:
-            _step_scheduler(scheduler, history)
+            _step_scheduler(scheduler, optimizer, history)
         if early_stopping is not None and early_stopping.step(history.val_loss[-1], model):
             history.stopped_epoch = epoch
             break
-    if early_stopping is not None:
-        history.restored_epoch = early_stopping.restore(model)
-    if history.val_loss:
-        history.best_epoch = int(np.nanargmin(history.val_loss)) + 1
-    return history
+
+
+def _best_epoch(val_loss: list[float]) -> int | None:
+    """1-based epoch of the lowest validation loss; None without one (empty, or all NaN)."""
+    finite = [v for v in val_loss if not math.isnan(v)]
+    if not finite:
+        return None
+    return int(np.nanargmin(val_loss)) + 1
+
+
+def _attach(exc: BaseException, name: str, value, what: str) -> None:
+    """Attach ``value`` to ``exc`` as ``exc.<name>`` (and say so in a note)."""
+    try:
+        setattr(exc, name, value)
+        exc.add_note(f"(helpers.training: {what} is attached as `exc.{name}`.)")
+    except Exception:  # an exception type that takes no attributes: nothing to attach to
+        pass
+
+
+def divergence_threshold(first: float, factor: float) -> float:
+    """The loss above which a run counts as diverged, given its first (or best) loss.
+
+    Parameters
+    ----------
+    first : float
+        The reference loss: the first mini-batch's in :func:`fit`, the best smoothed loss
+        in :func:`lr_find`.
+    factor : float
+        How many times the reference (its size, for a loss <= 0) the loss may grow, > 1.
+
+    Returns
+    -------
+    float
+        ``factor * first`` for a positive ``first``; ``first + (factor - 1) * |first|`` for a
+        negative one; ``factor - 1`` for ``first == 0`` (no scale: 1 is used).
+    """
+    first = check.to_real("first", first, allow_nan=True)
+    factor = check.to_real("factor", factor, 1.0, low_open=True)
+    if first > 0:
+        return factor * first
+    scale = abs(first) if first != 0 else 1.0
+    return first + (factor - 1) * scale
 
 
 def _diverged(history: History, factor: float) -> bool:
     loss = history.train_loss[-1]
-    return not math.isfinite(loss) or loss > factor * history.batch_loss[0]
+    return not math.isfinite(loss) or loss > divergence_threshold(history.batch_loss[0], factor)
 
 
-def _step_scheduler(scheduler, history: History) -> None:
+def _step_scheduler(scheduler, optimizer, history: History) -> None:
+    metric = history.val_loss[-1] if history.val_loss else history.train_loss[-1]
     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-        scheduler.step(history.val_loss[-1] if history.val_loss else history.train_loss[-1])
+        scheduler.step(metric)
+    elif isinstance(scheduler, ReduceOnPlateau):
+        lr = scheduler.step(metric)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
     else:
         scheduler.step()
 
@@ -435,7 +666,7 @@ def lr_find(
     start_lr, end_lr : float
         The range to sweep, ``0 < start_lr < end_lr``.
     num_steps : int
-        Number of mini-batch updates in the sweep (at least 2).
+        Number of mini-batch updates in the sweep, 2 to ``10**6``.
     smoothing : float
         Weight ``beta`` of the exponential moving average, in ``[0, 1)``.
     stop_factor : float
@@ -444,49 +675,77 @@ def lr_find(
     Returns
     -------
     LRFinderResult
+        ``suggestion`` is NaN when no loss of the sweep was finite.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument, or a loader that yields no batches (an empty data set, or a
+        single-use iterator that runs out before ``num_steps``). On any exception
+        (``KeyboardInterrupt`` too) the weights, the optimizer (learning rates included) and
+        the train/eval mode are restored, and the sweep so far is on ``exc.result``.
     """
-    if not 0 < start_lr < end_lr:
+    _check_model_and_loss(model, loss_fn)
+    check.check_instance("optimizer", optimizer, torch.optim.Optimizer, "a torch.optim.Optimizer")
+    _check_loader(train_loader)
+    check.check_real("start_lr", start_lr, 0.0, low_open=True)
+    check.check_real("end_lr", end_lr, 0.0, low_open=True)
+    if not start_lr < end_lr:
         raise ValueError(f"need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
-    if num_steps < 2:
-        raise ValueError(f"num_steps must be >= 2, got {num_steps}")
-    if not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    if not stop_factor > 1:
-        raise ValueError(f"stop_factor must be > 1, got {stop_factor}")
+    check.check_int("num_steps", num_steps, low=2, high=check.MAX_STEPS)
+    check.check_real("smoothing", smoothing, 0.0, 1.0, high_open=True)
+    check.check_real("stop_factor", stop_factor, 1.0, low_open=True)
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
+    was_training = model.training
     schedule = start_lr * (end_lr / start_lr) ** (np.arange(num_steps) / (num_steps - 1))
-
     lrs, losses, smoothed = [], [], []
+    try:
+        with torch.enable_grad():
+            sweep = (schedule, smoothing, stop_factor)
+            _sweep(model, loss_fn, optimizer, train_loader, sweep, (lrs, losses, smoothed))
+    except BaseException as exc:
+        _attach(exc, "result", _finder_result(lrs, losses, smoothed), "the sweep so far")
+        raise
+    finally:
+        model.load_state_dict(saved_model)
+        optimizer.load_state_dict(saved_optimizer)
+        model.train(was_training)
+    return _finder_result(lrs, losses, smoothed)
+
+
+def _finder_result(lrs, losses, smoothed) -> LRFinderResult:
+    lrs, smoothed_arr = np.array(lrs, dtype=float), np.array(smoothed, dtype=float)
+    return LRFinderResult(
+        lrs, np.array(losses, dtype=float), smoothed_arr, _steepest_lr(lrs, smoothed_arr)
+    )
+
+
+def _sweep(model, loss_fn, optimizer, train_loader, sweep, out) -> None:
+    """The steps of :func:`lr_find`, appended to the lists ``out = (lrs, losses, smoothed)``."""
+    (schedule, smoothing, stop_factor), (lrs, losses, smoothed) = sweep, out
     average, best = 0.0, math.inf
     batches = _cycle(train_loader)
     for i, lr in enumerate(schedule):
         for group in optimizer.param_groups:
             group["lr"] = float(lr)
         X, y = next(batches)
-        optimizer.zero_grad()
-        loss = loss_fn(model(X), y)
-        loss.backward()
-        optimizer.step()
-        value = loss.item()
+        value = _train_step(model, loss_fn, optimizer, X, y)
         average = smoothing * average + (1 - smoothing) * value
         debiased = average / (1 - smoothing ** (i + 1))
         lrs.append(float(lr))
         losses.append(value)
         smoothed.append(debiased)
         best = min(best, debiased)
-        if not math.isfinite(debiased) or debiased > stop_factor * best:
+        if not math.isfinite(debiased) or debiased > divergence_threshold(best, stop_factor):
             break
-
-    model.load_state_dict(saved_model)
-    optimizer.load_state_dict(saved_optimizer)
-    lrs, smoothed_arr = np.array(lrs), np.array(smoothed)
-    return LRFinderResult(lrs, np.array(losses), smoothed_arr, _steepest_lr(lrs, smoothed_arr))
 
 
 def _steepest_lr(lrs: np.ndarray, smoothed: np.ndarray) -> float:
     finite = np.isfinite(smoothed)
     lrs, smoothed = lrs[finite], smoothed[finite]
+    if len(lrs) == 0:
+        return math.nan  # no finite loss at all: nothing to suggest
     if len(lrs) < 3:
         return float(lrs[0])
     best = int(np.argmin(smoothed))
@@ -497,5 +756,6 @@ def _steepest_lr(lrs: np.ndarray, smoothed: np.ndarray) -> float:
 
 
 def _cycle(loader: Iterable):
-    while True:
-        yield from loader
+    """Batches of ``loader``, starting over at its end (an error if a pass yields none)."""
+    for epoch in itertools.count(1):
+        yield from _batches(loader, epoch)

@@ -957,7 +957,7 @@ WRONG["ch09_comparing_optimizers.q3"] = [
         "divide each variance by 5",
     ),
     ((0.05 / 5**0.5, 0.015 / (0.05 / 5**0.5)), "not the standard deviations"),
-    ((0.0161, 0.015), "should be"),
+    ((0.0161, 0.015), "too small"),
 ]
 
 WRONG["ch09_comparing_optimizers.q4"] = [

@@ -8,6 +8,7 @@ notebooks), ``q4`` why early stopping watches the validation loss.
 import math
 import numbers
 
+import numpy as np
 import torch
 
 from helpers.exercises._torch_reference import torch_step
@@ -278,6 +279,16 @@ def _sim(**changes):
     return lambda losses, patience, min_delta: _simulate(losses, patience, min_delta, **changes)
 
 
+def _as_bool(value):
+    """A learner's True/False as a bool: Python's, NumPy's ``np.bool_``, an int or a 0-d
+    bool tensor; anything else is returned unchanged (and rejected by the caller)."""
+    if isinstance(value, bool | np.bool_ | numbers.Integral):
+        return bool(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype == torch.bool:
+        return bool(value.item())
+    return value
+
+
 def _describe(stop, best):
     if stop == 0:
         return f"never stops (best epoch {best})"
@@ -309,7 +320,8 @@ class _StoppingQuestion(FunctionQuestion):
                         "False (go on)?",
                     )
                 )
-            if not isinstance(result, bool | int) and type(result).__name__ != "bool_":
+            result = _as_bool(result)
+            if not isinstance(result, bool):
                 raise _Stop(
                     Feedback(
                         INCORRECT,

@@ -16,34 +16,45 @@ Three kinds of question cover the course:
 - :class:`FunctionQuestion`: implement a function; it is called on several fixed inputs and
   compared with the expected outputs. Subclasses check classes or whole training loops.
 
-The learner's code runs under a guard: an exception inside it is reported as the learner's
-error (with the line of *their* code), a stub that still raises ``NotImplementedError`` is
-"not attempted yet", and a loop that runs longer than :attr:`settings.time_limit` seconds
-is stopped and reported. Feedback names likely mistakes by comparing the learner's answer
-with what known wrong variants (a flipped sign, a missing bias correction, ...) return.
+The learner's code runs under a guard (:mod:`helpers.exercises.guard`): an exception inside
+it is reported as the learner's error (with the line of *their* code), a stub that still
+raises ``NotImplementedError`` is "not attempted yet", ``sys.exit()`` is reported instead of
+ending the kernel, and code that runs longer than :attr:`settings.time_limit` seconds (a
+loop, a ``time.sleep``, an endless iterator it returns) is stopped by a signal timer and
+reported, with "still checking…" shown while it runs. Grad mode, the default dtype, random
+states and open figures are put back afterwards, and every check runs with autograd on.
+
+Feedback names likely mistakes by comparing the learner's answer with what known wrong
+variants (a flipped sign, a missing bias correction, ...) return. A value question never
+prints the expected value: it says *what* is wrong (the sign, too large or too small, a
+round factor, a known mistake); the answer comes only from ``solution()``. Tolerances widen
+to the precision of the answer's dtype: a float32 answer is judged at float32 precision.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import html
 import inspect
 import math
+import numbers
 import re
 import sys
 import sysconfig
 import textwrap
-import time
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+
+from helpers.exercises.guard import TimeUp, guarded, raised_by_learner
 
 __all__ = [
     "CORRECT",
@@ -62,8 +73,9 @@ __all__ = [
     "settings",
 ]
 
-#: Run-time settings of the checkers. ``time_limit``: seconds a learner's function may run.
-settings = SimpleNamespace(time_limit=15.0)
+#: Run-time settings of the checkers. ``time_limit``: seconds a learner's function may run;
+#: ``notice_after``: seconds after which "still checking…" is shown while it runs.
+settings = SimpleNamespace(time_limit=15.0, notice_after=5.0)
 
 CORRECT = "correct"
 INCORRECT = "incorrect"
@@ -237,11 +249,7 @@ def _is_learner_file(filename: str) -> bool:
     return not path.startswith(_HELPERS_DIR) and not path.startswith(_LIBRARY_DIRS)
 
 
-class _TimeUp(BaseException):
-    """Raised inside the learner's code when it runs past the time limit.
-
-    A BaseException, so that a learner's ``except Exception`` cannot swallow it.
-    """
+_TimeUp = TimeUp  # the name used before the guard had its own module
 
 
 class _Stop(Exception):
@@ -252,30 +260,35 @@ class _Stop(Exception):
         self.feedback = feedback
 
 
+def _materialized(value: Any) -> Any:
+    """An iterator's items as a list (an endless one then runs into the time limit)."""
+    if not isinstance(value, Iterator):
+        return value
+    items = []
+    for item in value:  # a Python loop, not list(value): the time limit can stop it
+        items.append(item)
+    return items
+
+
 def _run_guarded(function: Callable, args: tuple, kwargs: dict, time_limit: float):
-    """Call ``function`` and stop it with :class:`_TimeUp` after ``time_limit`` seconds.
+    """Call ``function`` under the guard (see :mod:`helpers.exercises.guard`).
 
-    The deadline is checked on every line executed in the learner's own frames (a trace
-    function that ignores library code), so a ``while True:`` loop is interrupted cleanly.
+    It is stopped with :class:`TimeUp` after ``time_limit`` seconds, a returned iterator is
+    read within the same limit, and the global state is restored afterwards.
     """
-    deadline = time.perf_counter() + time_limit
+    return guarded(
+        lambda: _materialized(function(*args, **kwargs)),
+        (),
+        {},
+        time_limit=time_limit,
+        notice_after=settings.notice_after,
+        notice=_STILL_CHECKING,
+        is_learner_file=_is_learner_file,
+        random_states=False,  # restored after the whole check (see Question.check)
+    )
 
-    def local_trace(frame, event, arg):
-        if time.perf_counter() > deadline:
-            raise _TimeUp
-        return local_trace
 
-    def global_trace(frame, event, arg):
-        if _is_learner_file(frame.f_code.co_filename):
-            return local_trace
-        return None
-
-    previous = sys.gettrace()
-    sys.settrace(global_trace)
-    try:
-        return function(*args, **kwargs)
-    finally:
-        sys.settrace(previous)
+_STILL_CHECKING = "still checking\u2026 (your code is still running)"
 
 
 def _learner_frames(exc: BaseException) -> list[traceback.FrameSummary]:
@@ -320,6 +333,38 @@ def _exception_feedback(exc: BaseException, what: str, signature: str | None) ->
     return Feedback(ERROR, f"{text} {_error_nudge(exc, signature)}")
 
 
+def _timeout_feedback(what: str, stop: TimeUp, limit: float) -> Feedback:
+    """Say that the learner's code ran too long, and honestly how it was stopped."""
+    text = f"{what} was still running after {limit:g} s, so the check stopped it"
+    if not stop.interruptible:
+        text += (
+            " (this check runs outside the main thread, so it could only stop your code "
+            f"between two of its lines, after {stop.elapsed:.3g} s)"
+        )
+    elif stop.elapsed > limit + 0.5:
+        text += (
+            f" only after {stop.elapsed:.3g} s: a single long computation inside a library "
+            "cannot be interrupted before it returns"
+        )
+    return Feedback(
+        ERROR,
+        text + ". Is there an infinite loop, for example a `while` loop whose condition "
+        "never becomes false, a loop without a limit on its steps, or an endless generator?",
+    )
+
+
+def _exit_feedback(exc: BaseException, what: str) -> Feedback:
+    if isinstance(exc, SystemExit):
+        did = "called `sys.exit()` (or `exit()`)"
+    else:
+        did = "raised `KeyboardInterrupt`"
+    return Feedback(
+        ERROR,
+        f"{what} {did}, which would stop the notebook's kernel or the cell. Use "
+        "`return` to hand back a result, or `raise ValueError(...)` to signal an error.",
+    )
+
+
 def call_learner(
     function: Callable,
     *args,
@@ -330,22 +375,27 @@ def call_learner(
     """Call the learner's ``function``; turn every way it can fail into :class:`_Stop`.
 
     ``NotImplementedError`` raised by the learner's own code means "not attempted yet";
-    other exceptions are reported with the line of the learner's code that raised them;
-    running past ``settings.time_limit`` is reported as a probable infinite loop.
+    other exceptions, ``SystemExit`` and a ``raise KeyboardInterrupt`` in the learner's code
+    are reported with the line of the learner's code that raised them; running past
+    ``settings.time_limit`` is reported as a probable infinite loop. A ``KeyboardInterrupt``
+    from the user (Jupyter's stop button) propagates, after the global state is restored.
+    Grad mode, the default dtype and open figures are restored in every case before this
+    returns, so the checker's reference code runs as if the learner's had not; the random
+    states are restored when the whole check ends (two calls of a learner's shuffle must
+    see different random numbers, and the reference code seeds its own generators).
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return _run_guarded(function, args, kwargs, settings.time_limit)
-    except _TimeUp:
-        raise _Stop(
-            Feedback(
-                ERROR,
-                f"{what} was still running after {settings.time_limit:g} s, so the check "
-                "stopped it. Is there an infinite loop, for example a `while` loop whose "
-                "condition never becomes false, or a loop without a limit on its steps?",
-            )
-        ) from None
+    except TimeUp as stop:
+        raise _Stop(_timeout_feedback(what, stop, settings.time_limit)) from None
+    except SystemExit as exc:
+        raise _Stop(_exit_feedback(exc, what)) from None
+    except KeyboardInterrupt as exc:
+        if raised_by_learner(exc, _is_learner_file):
+            raise _Stop(_exit_feedback(exc, what)) from None
+        raise
     except NotImplementedError as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         if frames and _is_learner_file(frames[-1].filename):
@@ -377,19 +427,53 @@ def _type_name(value: Any) -> str:
     return ("an " if name[0].lower() in "aeiou" else "a ") + name
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with every tensor (also inside lists and tuples) as a detached NumPy array."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _to_array(value: Any) -> np.ndarray | None:
     """``value`` as a float array, or None when it is not numeric (str, None, function, ...)."""
     if isinstance(value, bool | np.bool_ | str | bytes) or value is None or callable(value):
         return None
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
-        return None
     try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
+        value = _plain(value)
+        if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
+            return None
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError, RuntimeError, OverflowError):
         return None
-    return array
+
+
+def _precision(value: Any) -> float:
+    """The machine epsilon of ``value``'s least precise floating-point part (float64's if none)."""
+    value = _plain(value)
+    if isinstance(value, list):
+        return max((_precision(v) for v in value), default=_EPS64)
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return float(np.finfo(dtype).eps)
+    return _EPS64
+
+
+_EPS64 = float(np.finfo(np.float64).eps)
+
+
+def _tolerances(got: Any, rtol: float, atol: float, scale: float) -> tuple[float, float]:
+    """``rtol`` and ``atol``, widened to the precision of ``got``'s dtype (never narrowed).
+
+    A float32 answer carries about 7 significant digits, so it is accepted within a few of
+    its own rounding errors (8 eps relative, and 8 eps of the largest expected value
+    absolute), even when the question asks float64 answers to agree to 9 digits.
+    """
+    eps = _precision(got)
+    if eps <= _EPS64:
+        return rtol, atol
+    return max(rtol, 8 * eps), max(atol, 8 * eps * scale)
 
 
 @dataclass
@@ -412,6 +496,7 @@ def compare(
     ``expected`` is a number, an array, or a tuple of those (then ``names`` names the parts).
     Numbers, NumPy arrays, PyTorch tensors and lists are all accepted for numeric parts.
     """
+    _check_tolerances(rtol, atol)
     if got is None and expected is not None:
         return _Mismatch("none", f"{what} is `None`. Did you forget a `return` statement?")
     if isinstance(expected, tuple):
@@ -438,7 +523,9 @@ def compare(
         if not isinstance(got, str):
             return _Mismatch("type", f"{what} should be a string, but it is {_type_name(got)}.")
         if got.strip().lower() != expected.lower():
-            return _Mismatch("value", f"{what} is {got!r}, but here it should be {expected!r}.")
+            return _Mismatch(
+                "value", f"{what} is {_short_repr(got)}, which is not the right answer here."
+            )
         return None
     array = _to_array(got)
     want = np.asarray(expected, dtype=float)
@@ -461,9 +548,17 @@ def compare(
             f"{what} contains {which} values. Did the iteration blow up, or is something "
             "divided by zero?",
         )
+    scale = float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0))
+    rtol, atol = _tolerances(got, rtol, atol, scale)
     if not np.allclose(array, want, rtol=rtol, atol=atol, equal_nan=True):
         return _Mismatch("value", f"{what} has the right type and shape but wrong values.")
     return None
+
+
+def _check_tolerances(rtol: float, atol: float) -> None:
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+            raise ValueError(f"Invalid {name}: {value!r}; {name} must be a number >= 0")
 
 
 def _matches(got: Any, expected: Any, rtol: float, atol: float) -> bool:
@@ -483,6 +578,48 @@ def _format_number(value: float) -> str:
 # ---------------------------------------------------------------------------------------------
 # Questions
 # ---------------------------------------------------------------------------------------------
+
+
+#: The whole check (reference code included) may take this many times
+#: ``settings.time_limit``, and at least ``_CHECK_LIMIT_MIN`` seconds (a first check pays for
+#: warming up PyTorch). A backstop: the learner's own calls have the tighter limit.
+_CHECK_LIMIT_FACTOR = 3.0
+_CHECK_LIMIT_MIN = 30.0
+#: Feedback longer than this is cut (a huge answer must not be echoed back in full).
+_MAX_MESSAGE = 1500
+
+
+def _is_whole_number(value: Any) -> bool:
+    """True for 2, ``np.int64(2)`` and 2.0; False for bools, strings, NaN and 2.5."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        return False
+    return float(value).is_integer()
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for messages."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def _shortened(feedback: Feedback) -> Feedback:
+    if len(feedback.message) <= _MAX_MESSAGE:
+        return feedback
+    return Feedback(feedback.status, feedback.message[: _MAX_MESSAGE - 20] + " … (cut short)")
+
+
+@contextlib.contextmanager
+def _grad_enabled():
+    """Autograd on for the check (the learner may have left it off); restored afterwards."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    with torch.enable_grad():
+        yield
 
 
 class Question:
@@ -525,27 +662,54 @@ class Question:
     # -- the learner's three methods --------------------------------------------------------
 
     def check(self, *answers, **kwargs) -> Feedback:
-        """Check the answer, show the feedback and return it as a :class:`Feedback`."""
+        """Check the answer, show the feedback and return it as a :class:`Feedback`.
+
+        The check runs with autograd on and leaves the global state (grad mode, random
+        states, default dtype, figures) as it found it. A ``KeyboardInterrupt`` from the
+        user propagates (after that state is restored); everything else becomes feedback.
+        """
+        feedback = _shortened(self._guarded_check(answers, kwargs))
+        self.passed = feedback.passed
+        _show_feedback(feedback)
+        return feedback
+
+    def _guarded_check(self, answers: tuple, kwargs: dict) -> Feedback:
+        limit = max(_CHECK_LIMIT_FACTOR * settings.time_limit, _CHECK_LIMIT_MIN)
         try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
+            return guarded(self._safe_check, answers, kwargs, time_limit=limit)
+        except TimeUp as stop:
+            return _timeout_feedback("Checking this answer", stop, limit)
+        except SystemExit as exc:
+            return _exit_feedback(exc, "Your answer")
+        except KeyboardInterrupt as exc:
+            if raised_by_learner(exc, _is_learner_file):
+                return _exit_feedback(exc, "Your answer")
+            raise
+
+    def _safe_check(self, *answers, **kwargs) -> Feedback:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"), _grad_enabled():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                feedback = self._check(*answers, **kwargs)
+                return self._check(*answers, **kwargs)
         except _Stop as stop:
-            feedback = stop.feedback
+            return stop.feedback
         except Exception as exc:  # a checker must never show its own traceback
-            feedback = Feedback(
+            return Feedback(
                 INCORRECT,
                 f"The checker could not make sense of this answer ({type(exc).__name__}: "
                 f"{exc}). Check that you pass what the exercise asks for: `{self.usage}`.",
             )
-        self.passed = feedback.passed
-        _show_feedback(feedback)
-        return feedback
 
     def hint(self, level: int | None = None) -> None:
         """Show the next hint, or hint number ``level`` (from 1)."""
         if not self.hints:
             _show_markdown("There is no hint for this one: `solution()` shows the answer.")
+            return
+        if level is not None and not _is_whole_number(level):
+            _show_markdown(
+                f"`{self.name}.hint()` shows the next hint; `{self.name}.hint(n)` shows hint "
+                f"number n, from 1 to {len(self.hints)} (got {_short_repr(level)})."
+            )
             return
         if level is None:
             index = min(self._next_hint, len(self.hints) - 1)
@@ -658,10 +822,14 @@ class ValueQuestion(Question):
     def solution_code(self) -> str:
         return self._solution
 
-    def _close(self, got: float, want: float) -> bool:
+    def _close(self, got: float, want: float, eps: float = _EPS64) -> bool:
+        """Whether ``got`` (of a dtype with machine epsilon ``eps``) agrees with ``want``."""
         if self.integer:
             return got == want
-        return math.isclose(got, want, rel_tol=self.rtol, abs_tol=self.atol)
+        rtol, atol = self.rtol, self.atol
+        if eps > _EPS64:  # a float32 (or float16) answer: accept its own rounding errors
+            rtol, atol = max(rtol, 8 * eps), max(atol, 8 * eps * abs(want))
+        return math.isclose(got, want, rel_tol=rtol, abs_tol=atol)
 
     def _number(self, name: str, value: Any) -> float:
         """``value`` as a float, or a :class:`_Stop` that says what is wrong with it."""
@@ -669,7 +837,8 @@ class ValueQuestion(Question):
             raise _Stop(
                 Feedback(
                     INCORRECT,
-                    f"`{name}` is the string {value!r}; write the number without quotes.",
+                    f"`{name}` is the string {_short_repr(value)}; write the number without "
+                    "quotes.",
                 )
             )
         array = _to_array(value)
@@ -714,24 +883,52 @@ class ValueQuestion(Question):
         for name, value in zip(self.names, answers, strict=True):
             number = self._number(name, value)
             want = self.expected[name]
-            if self._close(number, want):
+            if self._close(number, want, _precision(value)):
                 continue
-            if self.integer and not number.is_integer():
-                return Feedback(
-                    INCORRECT,
-                    f"`{name}` = {_format_number(number)} is not a whole number: it counts "
-                    "something (steps, epochs, bytes). Should it be rounded up or down?",
-                )
-            message = (
-                f"`{name}` = {_format_number(number)}, but it should be {_format_number(want)}."
-            )
-            for wrong, nudge in self.mistakes.get(name, []):
-                if self._close(number, float(wrong)):
-                    return Feedback(INCORRECT, f"{message} {nudge}")
-            return Feedback(
-                INCORRECT, f"{message} Try `{self.name}.hint()` if you are unsure why."
-            )
+            return Feedback(INCORRECT, self._what_is_wrong(name, number, want))
         return Feedback(CORRECT, self.success or "well done.")
+
+    def _what_is_wrong(self, name: str, number: float, want: float) -> str:
+        """What is wrong with ``number``, without giving away ``want``.
+
+        A known mistake's nudge if ``number`` is one; otherwise the direction of the error
+        (wrong sign, too large, too small, off by a round factor, nearly right).
+        """
+        shown = f"`{name}` = {_format_number(number)}"
+        if self.integer and not number.is_integer():
+            return (
+                f"{shown} is not a whole number: it counts something (steps, epochs, "
+                "bytes). Should it be rounded up or down?"
+            )
+        for wrong, nudge in self.mistakes.get(name, []):
+            if self._close(number, float(wrong)):
+                return f"{shown} is not right. {nudge}"
+        return f"{shown} {_direction(number, want, self.rtol, self.integer)} " + (
+            f"Try `{self.name}.hint()` if you are unsure why."
+        )
+
+
+def _direction(got: float, want: float, rtol: float, integer: bool) -> str:
+    """How ``got`` misses ``want``, in words that do not reveal ``want``."""
+    if want != 0 and got != 0 and (got > 0) != (want > 0):
+        return "has the wrong sign."
+    if got == 0:
+        return "is zero, but the answer is not."
+    larger = abs(got) > abs(want)
+    size = "too large" if larger else "too small"
+    if want != 0 and not integer:
+        ratio = abs(got / want) if larger else abs(want / got)
+        if math.isclose(ratio, 1, rel_tol=20 * rtol):
+            return f"is close, but slightly {size}: check the rounding and the last step."
+        if any(math.isclose(ratio, factor, rel_tol=1e-3) for factor in _ROUND_FACTORS):
+            return (
+                f"is {size} by a round factor (such as 2 or 10): is a division, a square "
+                "or a unit missing?"
+            )
+    return f"is {size}."
+
+
+_ROUND_FACTORS = (2.0, 4.0, 10.0, 100.0, 1000.0)
 
 
 class ChoiceQuestion(Question):
@@ -798,7 +995,8 @@ class ChoiceQuestion(Question):
         letter = value.strip().strip("().").strip().lower()
         if letter not in self.choices:
             return Feedback(
-                INCORRECT, f"{value!r} is not one of the choices: answer with one of {letters}."
+                INCORRECT,
+                f"{_short_repr(value)} is not one of the choices: answer with one of {letters}.",
             )
         if letter != self.answer:
             return Feedback(INCORRECT, f"({letter}) is not the best answer. {self.why[letter]}")
@@ -916,8 +1114,10 @@ class FunctionQuestion(Question):
     def diagnose(self, results: Sequence[Any], cases: Sequence[Case], failed: int) -> str | None:
         """The nudge of the known mistake that best explains the learner's results.
 
-        A mistake that reproduces the learner's results on every case wins; otherwise the
-        first that reproduces the result on the first failing case ``cases[failed]``.
+        A mistake that reproduces the learner's results on every case wins, and its nudge
+        is returned as it is. Otherwise the first that reproduces the result on the first
+        failing case ``cases[failed]`` is offered as a possibility, not as a fact: other
+        cases disagree with it, so more than one thing may be wrong.
         """
 
         def agrees(wrong: Callable, index: int) -> bool:
@@ -936,7 +1136,12 @@ class FunctionQuestion(Question):
                 return nudge
             if fallback is None:
                 fallback = nudge
-        return fallback
+        if fallback is None:
+            return None
+        return (
+            f"This result matches a common mistake, though your results on other inputs do "
+            f"not, so something else may be wrong too. The common mistake: {fallback}"
+        )
 
     def _check(self, *answers, **kwargs) -> Feedback:
         function = self._function(answers, kwargs)
