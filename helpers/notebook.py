@@ -2,17 +2,22 @@
 
 A chapter computes a number, passes it to :func:`glue`, and its Markdown quotes it with
 myst-nb's role, for example ``{glue:text}`best_lr:.3g```. The prose and the output then come
-from the same run, on every machine. Introduced in chapter 2 (the learning rate).
+from the same run, on every machine. A bound ("at most 6 %", "at least 3.6 times") is glued
+rounded in its safe direction, with :func:`round_up` or :func:`round_down`, so that the
+rounded number the page shows is still true. Introduced in chapter 2 (the learning rate).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["GLUE_PREFIX", "glue"]
+from helpers._checks import check_int, to_real
+
+__all__ = ["GLUE_PREFIX", "glue", "round_down", "round_up"]
 
 
 def _plain(value):
@@ -73,3 +78,48 @@ def glue(name: str, value):
     metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
     display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
     return value
+
+
+def _significant_scale(x, digits) -> tuple[float, float]:
+    """``x`` as a float, and the place value of its last kept significant digit."""
+    x = to_real("x", x, low_open=True, high_open=True)  # finite
+    digits = check_int("digits", digits, low=1, high=17)
+    return x, 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1.0
+
+
+def round_up(x: float, digits: int = 2) -> float:
+    """``x`` rounded up to ``digits`` significant digits: safe to quote as "at most", "below".
+
+    Parameters
+    ----------
+    x : float
+        A finite number.
+    digits : int
+        Significant digits to keep, at least 1.
+
+    Returns
+    -------
+    float
+        The smallest number with ``digits`` significant digits that is ``>= x``.
+    """
+    x, scale = _significant_scale(x, digits)
+    return math.ceil(x / scale) * scale
+
+
+def round_down(x: float, digits: int = 2) -> float:
+    """``x`` rounded down to ``digits`` significant digits: safe to quote as "at least".
+
+    Parameters
+    ----------
+    x : float
+        A finite number.
+    digits : int
+        Significant digits to keep, at least 1.
+
+    Returns
+    -------
+    float
+        The largest number with ``digits`` significant digits that is ``<= x``.
+    """
+    x, scale = _significant_scale(x, digits)
+    return math.floor(x / scale) * scale

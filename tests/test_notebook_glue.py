@@ -44,3 +44,31 @@ def test_glue_displays_what_myst_nb_glue_displays(monkeypatch):
     glue("best_lr", np.float64(0.25))
     myst_glue.glue("best_lr", 0.25, display=False)
     assert len(shown) == 2 and shown[0] == shown[1]
+
+
+@pytest.mark.parametrize(
+    ("x", "digits", "up", "down"),
+    [
+        (0.0550, 1, 0.06, 0.05),
+        (3.66, 2, 3.7, 3.6),
+        (1.24e-9, 1, 2e-9, 1e-9),
+        (-0.464, 1, -0.4, -0.5),
+        (83.16, 3, 83.2, 83.1),
+        (0.0, 2, 0.0, 0.0),
+    ],
+)
+def test_bounds_are_rounded_in_their_safe_direction(x, digits, up, down):
+    from helpers.notebook import round_down, round_up
+
+    assert round_up(x, digits) == pytest.approx(up) and round_up(x, digits) >= x
+    assert round_down(x, digits) == pytest.approx(down) and round_down(x, digits) <= x
+
+
+@pytest.mark.parametrize(
+    ("x", "digits"), [(float("nan"), 2), (float("inf"), 1), (1.0, 0), (1.0, 1.5)]
+)
+def test_rounding_refuses_what_it_cannot_round(x, digits):
+    from helpers.notebook import round_up
+
+    with pytest.raises(ValueError, match=r"Invalid (x|digits)"):
+        round_up(x, digits)
