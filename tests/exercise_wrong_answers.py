@@ -945,10 +945,20 @@ def best_lr_best_run(lrs, final_losses):
     return lrs[np.argmin(losses.min(axis=1))]
 
 
+def best_lr_median_argmin(lrs, final_losses):
+    return lrs[np.argmin(np.median(final_losses, axis=1))]
+
+
+def best_lr_nanmedian(lrs, final_losses):
+    return lrs[np.nanargmin(np.nanmedian(final_losses, axis=1))]
+
+
 WRONG["ch09_comparing_optimizers.q2"] = [
     ((best_lr_argmin,), "first NaN"),
     ((best_lr_nanmean,), "ignores the diverged seeds"),
     ((best_lr_best_run,), "lucky seed"),
+    ((best_lr_median_argmin,), "first NaN"),
+    ((best_lr_nanmedian,), "ignores the diverged seeds"),
 ]
 
 WRONG["ch09_comparing_optimizers.q3"] = [

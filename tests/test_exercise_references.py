@@ -196,6 +196,21 @@ def test_mean_and_std_match_the_statistics_module():
     assert ch09.q3.expected["z"] == pytest.approx(0.93, abs=0.005)
 
 
+def test_best_lr_accepts_the_median_and_the_mean():
+    # A rule fixed in advance is what matters: the chapter's median and the mean both pass.
+    def by(summary):
+        def best_lr(lrs, final_losses):
+            x = np.asarray(final_losses, dtype=float)
+            scores = np.where(np.isfinite(x).all(axis=1), summary(x, axis=1), np.inf)
+            return lrs[int(np.argmin(scores))]
+
+        return best_lr
+
+    for summary in (np.median, np.mean):
+        feedback = ch09.q2.check(by(summary))
+        assert feedback.passed, feedback.message
+
+
 def test_newton_and_lbfgs():
     # One Newton step solves a quadratic exactly.
     x = ch10.newton_step(np.ones(3), lambda p: ch10._A @ p - ch10._b, lambda p: ch10._A)

@@ -175,8 +175,10 @@ q2 = ValueQuestion(
 
         With a constant gradient, $v$ tends to $g/(1 - \beta)$, so PyTorch's form
         eventually steps $\eta g/(1 - \beta)$: an effective learning rate of
-        $0.01/(1 - 0.9) = 0.1$, ten times $\eta$. This is why SGD with momentum 0.9 needs
-        a learning rate about ten times smaller than plain SGD.
+        $0.01/(1 - 0.9) = 0.1$, ten times $\eta$. So on a slope where the gradient keeps
+        its direction, momentum 0.9 needs a learning rate about ten times smaller than
+        plain SGD to take the same steps; where the gradient flips sign, the velocity
+        largely cancels and no such factor applies.
     """,
     success="0.01 gives the same steps; in a steady slope momentum 0.9 multiplies the step by 10.",
 )
@@ -280,17 +282,25 @@ q4 = ValueQuestion(
     },
     hints=[
         "Optimally tuned gradient descent on a quadratic with condition number $\\kappa$ "
-        "shrinks the error by $(\\kappa - 1)/(\\kappa + 1)$ per step.",
+        "converges at the rate $(\\kappa - 1)/(\\kappa + 1)$: in the worst case the error "
+        "shrinks by that factor per step.",
         "Optimally tuned heavy ball replaces $\\kappa$ by $\\sqrt{\\kappa}$.",
     ],
     explanation=r"""
         For $\kappa = 100$: gradient descent at its best step has rate
         $99/101 \approx 0.980$; heavy ball with the optimal $\eta$ and $\beta$ has rate
-        $(\sqrt{\kappa} - 1)/(\sqrt{\kappa} + 1) = 9/11 \approx 0.818$. To shrink the error
-        a millionfold that is about 691 steps against about 69: momentum turns the
-        dependence on $\kappa$ into a dependence on $\sqrt{\kappa}$.
+        $(\sqrt{\kappa} - 1)/(\sqrt{\kappa} + 1) = 9/11 \approx 0.818$. Both are asymptotic
+        rates, $\rho = \lim_t \|e_t\|^{1/t}$ in the worst case. For gradient descent the
+        error's norm is multiplied by at most $\rho$ at every step; for heavy ball at its
+        optimal $\beta$ the iteration has repeated eigenvalues, so the error behaves like
+        $(a + bt)\,\rho^t$ and can shrink more slowly than $\rho$ per step for a while.
+        To shrink the error a millionfold, the rates alone give about 691 steps against
+        about 69 (in the worst case heavy ball needs noticeably more, because of the
+        factor $a + bt$): momentum turns the dependence on $\kappa$ into a dependence on
+        $\sqrt{\kappa}$.
     """,
-    success="0.980 against 0.818: about 691 steps against 69 for a millionfold reduction.",
+    success="0.980 against 0.818: by the rates, about 691 steps against 69 for a millionfold "
+    "reduction.",
 )
 
 # ---------------------------------------------------------------------------------------------

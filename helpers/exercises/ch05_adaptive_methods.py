@@ -1,8 +1,7 @@
 """Exercises for the chapter *Adaptive methods*: AdaGrad, RMSprop, Adadelta.
 
-Questions: ``q1`` an AdaGrad step, ``q2`` RMSprop from scratch (the exercise of the source
-notebooks), ``q3`` per-parameter step sizes, ``q4`` an Adadelta step, ``q5`` why AdaGrad
-stalls.
+Questions: ``q1`` an AdaGrad step, ``q2`` RMSprop from scratch, ``q3`` per-parameter step
+sizes, ``q4`` an Adadelta step, ``q5`` why AdaGrad stalls.
 """
 
 import math
@@ -183,7 +182,7 @@ q2 = FunctionQuestion(
         (
             _rms(denominator=lambda v, eps, a, t: np.sqrt(v + eps)),
             "PyTorch adds eps after the square root, sqrt(v) + eps; you computed "
-            "sqrt(v + eps), the formula of some texts (and of the source notebook). The two "
+            "sqrt(v + eps), the formula of some texts (TensorFlow, for one). The two "
             "agree for large gradients but not when v is small compared with eps.",
         ),
         (
@@ -228,11 +227,12 @@ q2 = FunctionQuestion(
         x_{t+1} = x_t - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon},$$
 
         which is `torch.optim.RMSprop(params, lr, alpha, eps)` (without momentum or
-        centering). The source notebook writes $\sqrt{v_t + \epsilon}$; PyTorch adds
-        $\epsilon$ after the square root. The two agree when $v_t \gg \epsilon$, but not for
-        small gradients: in the check's second problem (gradients of $10^{-4}$ to
-        $10^{-3}$, $\epsilon = 10^{-4}$), $\sqrt{v + \epsilon} \approx \sqrt{\epsilon} = 10^{-2}$
-        dwarfs the gradients, and the source's formula takes steps 20 to 90 times shorter
+        centering). Some texts (TensorFlow, for one) write $\sqrt{v_t + \epsilon}$;
+        PyTorch adds $\epsilon$ after the square root. The two agree when
+        $v_t \gg \epsilon$, but not for small gradients: in the check's second problem
+        (gradients of $10^{-4}$ to $10^{-3}$, $\epsilon = 10^{-4}$),
+        $\sqrt{v + \epsilon} \approx \sqrt{\epsilon} = 10^{-2}$ dwarfs the gradients, and
+        the formula with $\epsilon$ inside the root takes steps 20 to 90 times shorter
         than PyTorch's. RMSprop is meant to make the step size insensitive to the scale of
         the gradient; a large $\epsilon$ inside the root undoes that.
     """,

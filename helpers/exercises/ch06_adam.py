@@ -448,9 +448,14 @@ q5 = ChoiceQuestion(
         In Adam, the penalty's gradient $\lambda w$ goes into $m$ and $v$ and is divided by
         $\sqrt{\hat v}$. Weights whose gradients have been large have a large $\hat v$, so
         they are barely regularised, while weights with small gradients are decayed
-        strongly. Loshchilov and Hutter (2019) proposed AdamW, which applies the decay
-        $w \leftarrow (1 - \eta\lambda) w$ directly, outside the adaptive scaling, so that
-        every weight shrinks by the same factor; it usually generalises better.
+        strongly. Loshchilov and Hutter (2019) proposed AdamW, which applies the decay to
+        the weights directly, outside the adaptive scaling, so that every weight shrinks
+        by the same factor. Their algorithm subtracts $\eta_t \lambda w$, with $\eta_t$ the
+        schedule multiplier and not the learning rate $\alpha$; `torch.optim.AdamW` uses
+        $w \leftarrow (1 - \eta\lambda) w$ with its learning rate $\eta$, so its decay
+        scales with `lr`. In the paper's image-classification experiments, AdamW
+        generalised better than Adam with an L2 penalty, and its best $\lambda$ depended
+        less on the learning rate.
     """,
 )
 

@@ -1,8 +1,8 @@
 """Exercises for the chapter *Learning-rate schedules*: schedules and the LR range test.
 
 Questions: ``q1`` warmup followed by cosine decay, ``q2`` step and exponential decay,
-``q3`` an LR finder (the exercise of the source notebooks), ``q4`` pick a learning rate from
-the sweep, ``q5`` use both on a small network.
+``q3`` an LR finder, ``q4`` pick a learning rate from the sweep, ``q5`` use both on a small
+network.
 """
 
 import contextlib
@@ -127,9 +127,11 @@ q1 = FunctionQuestion(
     explanation=r"""
         The warmup climbs linearly to `base_lr` in `warmup_steps` steps; the cosine then
         glides from `base_lr` down to `min_lr`, slowly at first, fastest in the middle and
-        slowly again at the end. The same schedule in PyTorch is
+        slowly again at the end. For `warmup_steps >= 1`, the same schedule in PyTorch is
         `SequentialLR(optimizer, [LinearLR(optimizer, 1 / warmup_steps, 1.0, warmup_steps - 1),
-        CosineAnnealingLR(optimizer, total_steps - warmup_steps, min_lr)], [warmup_steps])`.
+        CosineAnnealingLR(optimizer, total_steps - warmup_steps, min_lr)], [warmup_steps])`;
+        without warmup (`warmup_steps = 0`, where `1 / warmup_steps` is undefined) it is
+        `CosineAnnealingLR(optimizer, total_steps, min_lr)` alone.
     """,
     success="warmup, then a cosine from base_lr to min_lr.",
 )
@@ -407,8 +409,10 @@ q3 = _FinderQuestion(
         "`min(losses)`. After the loop, `model.load_state_dict(saved)`.",
     ],
     explanation=r"""
-        The LR range test (Smith, 2017) trains for a short while with a learning rate that
-        grows exponentially from tiny to huge, one mini-batch per value, and records the
+        The LR range test comes from Smith (2017), who trains for a few epochs while the
+        learning rate grows *linearly* from a low to a high value and watches the
+        accuracy. The variant here, popularised by fastai, lets the rate grow
+        *exponentially* from tiny to huge, one mini-batch per value, and records the
         loss. With a tiny rate the loss hardly moves; in a middle range it falls fast;
         beyond some rate it blows up, and the sweep stops. Because the sweep changes the
         weights, they are restored at the end. This is `helpers.training.lr_find` with
@@ -483,8 +487,10 @@ q4 = FunctionQuestion(
     explanation=r"""
         At the minimum of the sweep the loss is about to explode, so training for longer
         at that rate is risky; a tenth of it is a common, safe rule of thumb (fastai's
-        older rule). Another common rule picks the rate where the loss falls fastest; both
-        land in the range where the loss is falling steeply. NaN needs care: `np.argmin`
+        older rule). Another common rule picks the rate where the loss falls fastest (the
+        steepest descent of the curve). The two rules need not agree: a tenth of the
+        minimum's rate can lie before the steep part of the curve or past it. Both are
+        heuristics, to be checked by training. NaN needs care: `np.argmin`
         returns the index of the first NaN, so a single diverged step would be picked.
     """,
     success="a tenth of the rate at the lowest finite loss.",

@@ -1,8 +1,8 @@
 """Exercises for the chapter *Regularization*: L2 penalty, weight decay, early stopping.
 
 Questions: ``q1`` one step with an L2 penalty or with weight decay, for SGD and for Adam,
-``q2`` early stopping by hand, ``q3`` implement early stopping (the exercise of the source
-notebooks), ``q4`` why early stopping watches the validation loss.
+``q2`` early stopping by hand, ``q3`` implement early stopping, ``q4`` why early stopping
+watches the validation loss.
 """
 
 import math
@@ -414,9 +414,10 @@ q3 = _StoppingQuestion(
         "`self.bad_epochs >= self.patience`.",
     ],
     explanation=r"""
-        Early stopping (Prechelt, 1998) watches the validation loss and ends training
-        once it has not improved for `patience` epochs in a row; training then continues
-        from (or keeps) the weights of the best epoch. The two details that the scripted
+        Early stopping (as in Goodfellow et al., 2016, Algorithm 7.1) watches the
+        validation loss and ends training once it has not improved for `patience` epochs
+        in a row; training then ends and the weights of the best epoch are restored. The
+        two details that the scripted
         losses test: a tie is not an improvement (so a plateau does end training), and
         `min_delta` makes tiny, noisy improvements not count. `helpers.training.EarlyStopping`
         is this class plus saving and restoring the best weights.
