@@ -31,6 +31,7 @@ __all__ = [
     "check_real",
     "check_str",
     "check_window",
+    "short_repr",
     "to_array",
     "to_real",
 ]
@@ -47,18 +48,18 @@ class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type (a ``TypeError`` that is also a ``ValueError``)."""
 
 
-def _short(value: Any, limit: int = 80) -> str:
+def short_repr(value: Any, limit: int = 80) -> str:
     """``repr(value)``, cut to ``limit`` characters (a huge argument must not flood errors)."""
     try:
         text = repr(value)
     except Exception:
         text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
 
 
 def _fail_type(name: str, value: Any, what: str):
     raise ArgumentTypeError(
-        f"Invalid {name}: {_short(value)}; {name} must be {what}, not {type(value).__name__}"
+        f"Invalid {name}: {short_repr(value)}; {name} must be {what}, not {type(value).__name__}"
     )
 
 
@@ -205,7 +206,7 @@ def check_choice(name: str, value: Any, choices: Iterable) -> Any:
         ok = False
     if not ok:
         raise ValueError(
-            f"Invalid {name}: {_short(value)}; {name} must be one of {sorted(choices)}"
+            f"Invalid {name}: {short_repr(value)}; {name} must be one of {sorted(choices)}"
         )
     return value
 

@@ -80,11 +80,14 @@ def glue(name: str, value):
     return value
 
 
-def _significant_scale(x, digits) -> tuple[float, float]:
-    """``x`` as a float, and the place value of its last kept significant digit."""
+def _round_significant(x, digits, direction) -> float:
+    """``x`` rounded with ``direction`` (``math.ceil`` or ``math.floor``) to ``digits``."""
     x = to_real("x", x, low_open=True, high_open=True)  # finite
     digits = check_int("digits", digits, low=1, high=17)
-    return x, 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1.0
+    if x == 0:
+        return 0.0
+    scale = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1)
+    return direction(x / scale) * scale
 
 
 def round_up(x: float, digits: int = 2) -> float:
@@ -95,31 +98,16 @@ def round_up(x: float, digits: int = 2) -> float:
     x : float
         A finite number.
     digits : int
-        Significant digits to keep, at least 1.
+        Significant digits to keep, 1 to 17.
 
     Returns
     -------
     float
         The smallest number with ``digits`` significant digits that is ``>= x``.
     """
-    x, scale = _significant_scale(x, digits)
-    return math.ceil(x / scale) * scale
+    return _round_significant(x, digits, math.ceil)
 
 
 def round_down(x: float, digits: int = 2) -> float:
-    """``x`` rounded down to ``digits`` significant digits: safe to quote as "at least".
-
-    Parameters
-    ----------
-    x : float
-        A finite number.
-    digits : int
-        Significant digits to keep, at least 1.
-
-    Returns
-    -------
-    float
-        The largest number with ``digits`` significant digits that is ``<= x``.
-    """
-    x, scale = _significant_scale(x, digits)
-    return math.floor(x / scale) * scale
+    """``x`` rounded down, as :func:`round_up` rounds up: safe to quote as "at least"."""
+    return _round_significant(x, digits, math.floor)

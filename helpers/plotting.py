@@ -203,6 +203,20 @@ def _all_points(paths) -> dict[str, np.ndarray]:
 
 
 @_closes_its_figures_on_error
+def _mark_start(ax, x, y) -> None:
+    """The start of a path: a large white dot, labelled "start"."""
+    ax.plot(
+        x,
+        y,
+        marker="o",
+        markersize=9,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        linestyle="none",
+        label="start",
+    )
+
+
 def plot_paths(
     objective: Objective,
     paths: Mapping[str, Trajectory | np.ndarray],
@@ -242,15 +256,7 @@ def plot_paths(
         )
     starts = [points[0] for points in points_of.values() if len(points)]
     if starts:
-        ax.plot(
-            *starts[0],
-            marker="o",
-            markersize=9,
-            markerfacecolor="white",
-            markeredgecolor="black",
-            linestyle="none",
-            label="start",
-        )
+        _mark_start(ax, *starts[0])
     ax.legend(loc="best")
     return ax
 
@@ -366,16 +372,7 @@ def plot_path_1d(
     ax.plot(grid, objective.formula(grid), color="0.4", linewidth=1.2, label=objective.name)
     ax.plot(xs, objective.formula(xs), color=color, marker="o", label=label)
     if len(xs):
-        ax.plot(
-            xs[0],
-            objective.formula(xs[0]),
-            marker="o",
-            markersize=9,
-            markerfacecolor="white",
-            markeredgecolor="black",
-            linestyle="none",
-            label="start",
-        )
+        _mark_start(ax, xs[0], objective.formula(xs[0]))
     ax.set_xlabel("$x$")
     ax.set_ylabel("$f(x)$")
     ax.legend(loc="upper center")

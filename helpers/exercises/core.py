@@ -54,6 +54,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers._checks import short_repr
 from helpers.exercises.guard import TimeUp, guarded, raised_by_learner
 
 __all__ = [
@@ -524,7 +525,7 @@ def compare(
             return _Mismatch("type", f"{what} should be a string, but it is {_type_name(got)}.")
         if got.strip().lower() != expected.lower():
             return _Mismatch(
-                "value", f"{what} is {_short_repr(got)}, which is not the right answer here."
+                "value", f"{what} is {short_repr(got, 60)}, which is not the right answer here."
             )
         return None
     array = _to_array(got)
@@ -594,15 +595,6 @@ def _is_whole_number(value: Any) -> bool:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         return False
     return float(value).is_integer()
-
-
-def _short_repr(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for messages."""
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 4] + " ..."
 
 
 def _shortened(feedback: Feedback) -> Feedback:
@@ -708,7 +700,7 @@ class Question:
         if level is not None and not _is_whole_number(level):
             _show_markdown(
                 f"`{self.name}.hint()` shows the next hint; `{self.name}.hint(n)` shows hint "
-                f"number n, from 1 to {len(self.hints)} (got {_short_repr(level)})."
+                f"number n, from 1 to {len(self.hints)} (got {short_repr(level, 60)})."
             )
             return
         if level is None:
@@ -837,7 +829,7 @@ class ValueQuestion(Question):
             raise _Stop(
                 Feedback(
                     INCORRECT,
-                    f"`{name}` is the string {_short_repr(value)}; write the number without "
+                    f"`{name}` is the string {short_repr(value, 60)}; write the number without "
                     "quotes.",
                 )
             )
@@ -996,7 +988,8 @@ class ChoiceQuestion(Question):
         if letter not in self.choices:
             return Feedback(
                 INCORRECT,
-                f"{_short_repr(value)} is not one of the choices: answer with one of {letters}.",
+                f"{short_repr(value, 60)} is not one of the choices: "
+                f"answer with one of {letters}.",
             )
         if letter != self.answer:
             return Feedback(INCORRECT, f"({letter}) is not the best answer. {self.why[letter]}")
