@@ -29,6 +29,7 @@ __all__ = [
     "himmelblau",
     "parabola",
     "quadratic",
+    "random_start",
     "rosenbrock",
     "saddle",
 ]
@@ -315,3 +316,33 @@ def saddle() -> Objective:
 def _positive(name: str, value) -> float:
     """``value`` as a float if it is a positive, finite number (a 0-d tensor is fine)."""
     return check.to_real(name, value, 0.0, np.inf, low_open=True, high_open=True)
+
+
+def random_start(seed: int, center: Sequence[float], width: float = 1.0) -> torch.Tensor:
+    """A starting point drawn uniformly from the square ``center ± width/2``, from ``seed``.
+
+    Each seed has its own generator, so the starts do not depend on the global random
+    state, and the same seed gives the same start. Introduced in chapter 5 (adaptive
+    methods), where optimizers race on Rosenbrock from several starts.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the start's own generator.
+    center : sequence of float
+        The centre of the square (or cube).
+    width : float
+        Its side length.
+
+    Returns
+    -------
+    torch.Tensor
+        float64, the shape of ``center``.
+    """
+    check.check_int("seed", seed, low=0)
+    check.check_real("width", width, low=0.0, low_open=True, high_open=True)
+    center = torch.from_numpy(check.to_array("center", center, ndim=1, min_len=1, finite=True))
+    offset = torch.rand(
+        len(center), generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+    )
+    return center + width * offset - width / 2

@@ -47,6 +47,7 @@ __all__ = [
     "fit",
     "lr_find",
     "run_optimizer",
+    "run_steps",
 ]
 
 
@@ -138,6 +139,62 @@ def run_optimizer(
     with torch.enable_grad():
         opt = optimizer([x], **optimizer_kwargs)
         return _follow(objective, x, opt, num_steps, grad_tol, diverge_at)
+
+
+def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper) -> torch.Tensor:
+    """Follow an update rule written as a function, and return the whole path.
+
+    Chapters 5 and 6 write each optimizer as ``step(p, g, state, **hyper)``, the formula on
+    the page, and follow it with this runner.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(p, g, state, **hyper)`` returns the next point; ``state`` is a dict the step
+        may keep its running averages in.
+    gradient : callable
+        ``gradient(p)`` returns the gradient at ``p``.
+    start : array_like
+        The starting point.
+    num_steps : int
+        Number of steps.
+    **hyper
+        Passed to ``step``, for example ``lr=0.1``.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(num_steps + 1, *start.shape)``, float64: the start, then every step.
+    """
+    check.check_callable("step", step)
+    check.check_callable("gradient", gradient)
+    check.check_int("num_steps", num_steps, low=0, high=check.MAX_STEPS)
+    p = torch.from_numpy(check.to_array("start", start)).clone()
+    state, path = {}, [p]
+    for _ in range(num_steps):
+        g = _tensor_from("gradient", gradient, p)
+        p = _tensor_from("step", step, p, g, state, **hyper)
+        path.append(p)
+    try:
+        return torch.stack(path)
+    except RuntimeError:
+        shapes = sorted({tuple(q.shape) for q in path})
+        raise ValueError(
+            f"Invalid step: the points changed shape along the path: {shapes}"
+        ) from None
+
+
+def _tensor_from(name: str, function: Callable, *args, **kwargs) -> torch.Tensor:
+    """``function(*args, **kwargs)``, which must return a tensor; errors name ``name``."""
+    try:
+        out = function(*args, **kwargs)
+    except Exception as exc:
+        raise ValueError(f"Invalid {name}: calling it raised {type(exc).__name__}: {exc}") from exc
+    if not isinstance(out, torch.Tensor):
+        raise check.ArgumentTypeError(
+            f"Invalid {name}: it must return a tensor, not {type(out).__name__}"
+        )
+    return out
 
 
 def _follow(objective, x, opt, num_steps, grad_tol, diverge_at) -> Trajectory:

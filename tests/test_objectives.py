@@ -87,3 +87,15 @@ def test_invalid_parameters_raise(factory, kwargs, name):
 def test_wrong_point_shape_raises():
     with pytest.raises(ValueError, match="2 coordinate"):
         rosenbrock()(torch.zeros(3))
+
+
+def test_random_start_is_uniform_in_its_square_and_seeded():
+    from helpers.objectives import random_start
+
+    starts = torch.stack([random_start(seed, center=[-1.5, -1.0]) for seed in range(200)])
+    assert starts.dtype == torch.float64 and starts.shape == (200, 2)
+    assert (starts[:, 0] >= -2).all() and (starts[:, 0] <= -1).all()
+    assert (starts[:, 1] >= -1.5).all() and (starts[:, 1] <= -0.5).all()
+    assert torch.equal(random_start(7, [0.0, 0.0]), random_start(7, [0.0, 0.0]))
+    assert not torch.equal(random_start(7, [0.0, 0.0]), random_start(8, [0.0, 0.0]))
+    assert random_start(1, [0.0], width=4.0).abs().item() <= 2.0

@@ -524,6 +524,21 @@ SPECS = [
         _method(lambda: schedules.ReduceOnPlateau(0.1), "is_better"),
         lambda: {"metric": 0.5},
     ),
+    Spec(
+        "training.run_steps",
+        training.run_steps,
+        lambda: {
+            "step": lambda p, g, state: p - 0.1 * g,
+            "gradient": lambda p: 2 * p,
+            "start": [1.0, -2.0],
+            "num_steps": 3,
+        },
+    ),
+    Spec(
+        "objectives.random_start",
+        objectives.random_start,
+        lambda: {"seed": 3, "center": [-1.5, -1.0], "width": 1.0},
+    ),
     # notebook
     Spec(
         "notebook.glue",

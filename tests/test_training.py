@@ -186,3 +186,29 @@ def test_evaluate_gives_nan_accuracy_for_regression():
         model, lambda o, t: ((o.squeeze(1) - t) ** 2).mean(), torch.zeros(4, 3), torch.zeros(4)
     )
     assert math.isfinite(loss) and math.isnan(accuracy)
+
+
+def test_run_steps_follows_the_update_rule_and_returns_the_path():
+    from helpers.training import run_steps
+
+    path = run_steps(lambda p, g, state, lr: p - lr * g, lambda p: 2 * p, [1.0, -2.0], 3, lr=0.25)
+    expected = torch.tensor([[1.0, -2.0], [0.5, -1.0], [0.25, -0.5], [0.125, -0.25]])
+    assert path.dtype == torch.float64 and torch.equal(path, expected.double())
+
+
+def test_run_steps_passes_state_between_steps():
+    from helpers.training import run_steps
+
+    def count(p, g, state):
+        state["t"] = state.get("t", 0) + 1
+        return p + state["t"]
+
+    assert run_steps(count, lambda p: p, [0.0], 3)[:, 0].tolist() == [0.0, 1.0, 3.0, 6.0]
+
+
+@pytest.mark.parametrize("step", [print, lambda p, g, s: None, lambda p, g, s: p[:1]])
+def test_run_steps_names_the_step_that_misbehaves(step):
+    from helpers.training import run_steps
+
+    with pytest.raises((TypeError, ValueError), match="Invalid step"):
+        run_steps(step, lambda p: p, [1.0, 2.0], 2)
