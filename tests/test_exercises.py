@@ -58,9 +58,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def setup_code(chapter):
-    """The setup cell (imports) of the chapter's exercise notebook."""
+    """The code cells before the first exercise of the chapter's notebook (guard, imports)."""
     nb = json.loads((ROOT / "book" / "exercises" / f"{chapter[2:]}.ipynb").read_text())
-    return "".join(nb["cells"][1]["source"])
+    setup = []
+    for cell in nb["cells"]:
+        if "exercise-task" in cell["metadata"].get("tags", []):
+            break
+        if cell["cell_type"] == "code":
+            setup.append("".join(cell["source"]))
+    return "\n".join(setup)
 
 
 def solution_namespace(key):
