@@ -41,6 +41,7 @@ __all__ = [
     "EarlyStopping",
     "History",
     "LRFinderResult",
+    "StackedMLP",
     "Trajectory",
     "divergence_threshold",
     "evaluate",
@@ -139,6 +140,45 @@ def run_optimizer(
     with torch.enable_grad():
         opt = optimizer([x], **optimizer_kwargs)
         return _follow(objective, x, opt, num_steps, grad_tol, diverge_at)
+
+
+class StackedMLP(torch.nn.Module):
+    """Copies of one ReLU network, trained side by side in one batched call.
+
+    Slice ``k`` of every parameter is copy ``k``'s layer, and copy ``k`` sees only its own
+    inputs ``X[k]``. Since each weight enters only its own copy's loss, an optimizer that
+    updates every number on its own (SGD, momentum, Adam, AdamW, RMSprop, ...) trains the
+    copies exactly as separate runs would, up to rounding. Introduced in chapter 8
+    (regularization, one copy per seed); chapter 9 uses it too.
+
+    Parameters
+    ----------
+    nets : sequence of torch.nn.Sequential
+        Networks of the same shape, made of ``Linear`` layers with a ReLU between each two
+        (other modules are ignored); their current weights are copied.
+    """
+
+    def __init__(self, nets):
+        super().__init__()
+        nets = list(nets) if isinstance(nets, Iterable) and not isinstance(nets, str) else []
+        if not nets or not all(isinstance(net, torch.nn.Sequential) for net in nets):
+            raise ValueError("Invalid nets: nets must be a non-empty list of nn.Sequential")
+        layers = [[m for m in net if isinstance(m, torch.nn.Linear)] for net in nets]
+        if len({tuple(tuple(m.weight.shape) for m in net) for net in layers}) != 1:
+            raise ValueError("Invalid nets: the networks must have the same Linear layers")
+        same_layer = list(zip(*layers, strict=True))  # same_layer[i]: layer i of every net
+        self.weights = torch.nn.ParameterList(
+            torch.stack([layer.weight.detach().T for layer in group]) for group in same_layer
+        )
+        self.biases = torch.nn.ParameterList(
+            torch.stack([layer.bias.detach()[None] for layer in group]) for group in same_layer
+        )
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Inputs ``(copies, points, features)`` to outputs ``(copies, points, outputs)``."""
+        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            X = torch.baddbmm(bias, X if i == 0 else X.relu(), weight)
+        return X
 
 
 def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper) -> torch.Tensor:

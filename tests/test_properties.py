@@ -525,6 +525,11 @@ SPECS = [
         lambda: {"metric": 0.5},
     ),
     Spec(
+        "training.StackedMLP",
+        training.StackedMLP,
+        lambda: {"nets": [torch.nn.Sequential(torch.nn.Linear(2, 3)) for _ in range(2)]},
+    ),
+    Spec(
         "training.run_steps",
         training.run_steps,
         lambda: {

@@ -212,3 +212,41 @@ def test_run_steps_names_the_step_that_misbehaves(step):
 
     with pytest.raises((TypeError, ValueError), match="Invalid step"):
         run_steps(step, lambda p: p, [1.0, 2.0], 2)
+
+
+def test_stacked_copies_train_as_separate_runs():
+    from helpers.training import StackedMLP
+
+    def net(seed):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(
+            torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)
+        ).double()
+
+    X = torch.randn(2, 16, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 2, (2, 16), generator=torch.Generator().manual_seed(1))
+    stacked = StackedMLP([net(0), net(1)])
+    opt = torch.optim.Adam(stacked.parameters(), lr=0.05)
+    alone = [net(0), net(1)]
+    opts = [torch.optim.Adam(m.parameters(), lr=0.05) for m in alone]
+    for _ in range(20):
+        opt.zero_grad()
+        logits = stacked(X)
+        torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, reduction="none").mean(
+            dim=1
+        ).sum().backward()
+        opt.step()
+        for k, (m, o) in enumerate(zip(alone, opts, strict=True)):
+            o.zero_grad()
+            torch.nn.functional.cross_entropy(m(X[k]), y[k]).backward()
+            o.step()
+    for k, m in enumerate(alone):
+        assert torch.allclose(stacked(X)[k], m(X[k]), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("nets", [[], [torch.nn.Linear(2, 2)], "ab"])
+def test_stacked_mlp_refuses_what_is_not_a_list_of_networks(nets):
+    from helpers.training import StackedMLP
+
+    with pytest.raises(ValueError, match="Invalid nets"):
+        StackedMLP(nets)

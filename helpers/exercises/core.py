@@ -250,9 +250,6 @@ def _is_learner_file(filename: str) -> bool:
     return not path.startswith(_HELPERS_DIR) and not path.startswith(_LIBRARY_DIRS)
 
 
-_TimeUp = TimeUp  # the name used before the guard had its own module
-
-
 class _Stop(Exception):
     """Carries a finished :class:`Feedback` out of a checker (error, timeout, ...)."""
 
