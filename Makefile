@@ -22,11 +22,12 @@ SITE_NUMERICS := env -u ATEN_CPU_CAPABILITY MKL_CBWR=AVX2
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: help book test lint lab serve bench dist clean
+.PHONY: help book test unit lint lab serve bench dist clean
 
 help:
 	@echo "make book   build the website into _build/html (runs every notebook)"
 	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
+	@echo "make unit   the fast unit tests of helpers (tests/unit), under a minute"
 	@echo "make lab    open Jupyter Lab in the project's environment (extra flags: LAB_ARGS=...)"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
 	@echo "make bench  time the optimizers and the notebooks, weigh the pages, check the budgets"
@@ -50,6 +51,9 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env book tests
+
+unit: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m "not slow" tests/unit
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) book/

@@ -13,7 +13,7 @@ URIs are part of the HTML); the shared theme, scripts and MathJax are counted on
 size of the whole site.
 
 Budgets (COURSE.md and the site issue): every page under 1.5 MB and the whole site under
-25 MB (facts: also enforced by tests/test_site_budgets.py); every notebook under 20 s, all
+25 MB (facts: also enforced by tests/site/test_site_budgets.py); every notebook under 20 s, all
 notebooks together under 3 minutes, on a quiet 2-core CPU (timings: checked here only, since
 they depend on the machine and its load). Prints PASS/FAIL lines and exits
 with status 1 if a budget is broken.

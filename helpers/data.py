@@ -80,9 +80,9 @@ def linear_data(
         Float32, shape ``(n,)``.
     """
     check.check_int("n", n, low=1, high=check.MAX_POINTS)
-    check.to_real("w", w, high_open=True, low_open=True)
-    check.to_real("b", b, high_open=True, low_open=True)
-    check.check_real("noise", noise, 0.0, np.inf, high_open=True)
+    w = check.to_real("w", w, high_open=True, low_open=True)
+    b = check.to_real("b", b, high_open=True, low_open=True)
+    noise = check.to_real("noise", noise, 0.0, np.inf, high_open=True)
     _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x = 2 * torch.rand(n, generator=generator) - 1
@@ -113,7 +113,7 @@ def two_moons(
     from sklearn.datasets import make_moons  # imported here: scikit-learn is slow to import
 
     check.check_int("n_samples", n_samples, low=4, high=check.MAX_POINTS)
-    check.check_real("noise", noise, 0.0, np.inf, high_open=True)
+    noise = check.to_real("noise", noise, 0.0, np.inf, high_open=True)
     _check_split(test_size, seed)
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     return _split(X, y, test_size, seed, num_classes=2)

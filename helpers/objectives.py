@@ -74,7 +74,12 @@ class Objective:
         if isinstance(self.minima, str) or not isinstance(self.minima, Sequence):
             raise check.ArgumentTypeError("Invalid minima: it must be a tuple of points")
         for point in self.minima:
-            check.to_array("minima", point, ndim=1, last=self.dim, finite=True)
+            check.to_array("minima", point, ndim=1, finite=True)
+            if len(point) != self.dim:
+                raise ValueError(
+                    f"Invalid dim or minima: dim is {self.dim}, but the minimum {point!r} "
+                    f"has {len(point)} coordinate(s)"
+                )
         check.to_real("min_value", self.min_value, high=np.inf, high_open=True)
         check.check_window("xlim", self.xlim)
         check.to_array("ylim", self.ylim, ndim=1, finite=True)

@@ -19,7 +19,7 @@ tests with ``CHECK_NUMERICS`` (MKL's conditional-reproducibility path ``COMPATIB
 PyTorch's scalar kernels). Left unset, MKL picks AVX2 on some CPUs and COMPATIBLE on others, so
 a claim that rounding decides would pass on one machine and fail on the next. Pinned to two
 paths that differ on every x86 CPU, such a claim fails ``make test`` everywhere.
-``tests/test_numerics_paths.py`` checks that the two really round differently.
+``tests/unit/test_numerics_paths.py`` checks that the two really round differently.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pytest
 from helpers.exercises import CHAPTERS
 from helpers.exercises.core import ChoiceQuestion
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "book" / "exercises"
 STEMS = {name: name.removeprefix("ch") for name in CHAPTERS}
 

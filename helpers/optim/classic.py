@@ -1,150 +1,10 @@
-"""Optimizers written from scratch, equal to ``torch.optim`` step for step.
-
-Every class here subclasses :class:`torch.optim.Optimizer`, so param groups, ``state_dict``,
-``load_state_dict``, ``zero_grad``, closures and every ``torch.optim.lr_scheduler`` work as
-usual. Each constructor takes the same hyperparameters, with the same names and defaults, as the
-``torch.optim`` class of the same name: a chapter can swap ``torch.optim.Adam`` for
-``helpers.optim.Adam``.
-
-Each ``step`` is one short loop over the parameters that have a gradient and reads like the
-update rule in the book (the rule is the comment at the end of each line). The per-parameter
-state keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...), and
-the arithmetic follows torch's single-tensor code (``foreach=False``) operation by operation, so
-the two agree to rounding error. A state dict saved by ``torch.optim`` loads here and the other
-way round.
-
-Not supported: sparse gradients and complex parameters (both raise a ``RuntimeError`` that says
-so), and torch's implementation switches ``foreach``, ``fused``, ``capturable`` and
-``differentiable``.
-"""
-
-import math
-import struct
-from collections.abc import Callable, Iterator
+"""The classic optimizers, from SGD to NAdam, written from scratch (see :mod:`helpers.optim`)."""
 
 import torch
-from torch import Tensor
-from torch.optim import Optimizer
 
-from helpers._checks import check_real
+from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range, scalar_mul
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
-
-
-# ---------------------------------------------------------------------------------------------
-# Shared machinery: validation, the parameter loop, closures, loading torch's state dicts.
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_range(name, value, low=0.0, high=math.inf, *, high_open=False):
-    """Raise ValueError unless ``low <= value <= high`` (``< high`` if `high_open`); NaN fails."""
-    if not isinstance(value, Tensor):  # torch accepts a tensor lr; anything else is a number
-        check_real(name, value, allow_nan=True)
-    elif value.numel() != 1:
-        raise ValueError(f"Invalid {name}: a tensor {name} must have one element")
-    inside = low <= value < high if high_open else low <= value <= high
-    if not inside:
-        closing = ")" if high_open or high == math.inf else "]"
-        raise ValueError(
-            f"Invalid {name}: {value!r}; {name} must be in [{low:g}, {high:g}{closing}"
-        )
-
-
-def _check_betas(betas):
-    """Check that `betas` is a pair with both coefficients in [0, 1)."""
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise ValueError(f"Invalid betas: {betas!r}; betas must be a pair (beta1, beta2)")
-    _check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
-    _check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
-
-
-def _to_float32(x: float) -> float:
-    """Round a Python float to the nearest float32 value."""
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def _scalar_mul(a: float, b: float) -> float:
-    """``a * b`` rounded the way torch rounds its 0-d scalar state tensors.
-
-    torch keeps scalar state such as NAdam's ``mu_product`` in a float32 tensor (float64 when
-    the default dtype is float64) and multiplies it in place by a Python float, which is first
-    cast to float32. Mirroring that keeps the two implementations equal to the last bit.
-    """
-    if torch.get_default_dtype() == torch.float64:
-        return a * b
-    return _to_float32(a * _to_float32(b))
-
-
-class MissingParamsError(KeyError, ValueError):
-    """A param group without ``"params"``: a ``KeyError`` (as in torch) and a ``ValueError``."""
-
-
-class _FromScratch(Optimizer):
-    """Base class: validates every param group and provides the loop over parameters."""
-
-    def _check_hyperparameters(self, group: dict) -> None:
-        raise NotImplementedError  # each optimizer checks its own hyperparameters
-
-    def add_param_group(self, param_group: dict) -> None:
-        """Add a param group after checking its hyperparameters (``ValueError`` if invalid)."""
-        if not isinstance(param_group, dict):  # torch's own check and message
-            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
-        if "params" not in param_group:  # torch raises a bare KeyError('params') here
-            raise MissingParamsError("param_group must have a 'params' entry")
-        self._check_hyperparameters({**self.defaults, **param_group})
-        super().add_param_group(param_group)
-
-    def __setstate__(self, state: dict) -> None:
-        # Also accepts state saved by torch.optim, which keeps `step` (and NAdam's `mu_product`)
-        # in 0-d tensors; here they are plain Python numbers.
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-        for param_state in self.state.values():
-            if isinstance(param_state.get("step"), Tensor):
-                param_state["step"] = int(param_state["step"].item())
-            if isinstance(param_state.get("mu_product"), Tensor):
-                param_state["mu_product"] = param_state["mu_product"].item()
-
-    def _params_with_grad(self, group: dict) -> Iterator[tuple[Tensor, Tensor]]:
-        """Yield ``(p, g)`` for each parameter of `group` whose gradient is not None.
-
-        ``g`` is the gradient, negated when the group has ``maximize=True``.
-        """
-        sign_flip = group["maximize"]
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            if g.is_sparse:
-                raise RuntimeError(
-                    f"helpers.optim.{type(self).__name__} does not support sparse gradients; "
-                    "densify them (p.grad = p.grad.to_dense()) or use torch.optim.SparseAdam"
-                )
-            if p.is_complex():
-                raise RuntimeError(
-                    f"helpers.optim.{type(self).__name__} does not support complex parameters; "
-                    "use the torch.optim class of the same name"
-                )
-            yield p, (-g if sign_flip else g)
-
-    @staticmethod
-    def _evaluate(closure: Callable[[], Tensor] | None) -> Tensor | None:
-        """Re-evaluate the loss with gradients enabled, if a closure is given."""
-        if closure is None:
-            return None
-        with torch.enable_grad():
-            return closure()
-
-
-_METHODS_DOC = """
-    Methods
-    -------
-    step(closure=None)
-        Perform one update of every parameter that has a gradient; parameters whose ``grad``
-        is None are skipped and get no state. `closure`, if given, re-evaluates the model and
-        returns the loss, which ``step`` returns.
-"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,7 +12,7 @@ _METHODS_DOC = """
 # ---------------------------------------------------------------------------------------------
 
 
-class SGD(_FromScratch):
+class SGD(FromScratch):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
 
     Parameters
@@ -190,7 +50,7 @@ class SGD(_FromScratch):
     initialization and momentum in deep learning. ICML.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -214,10 +74,10 @@ class SGD(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_range("momentum", group["momentum"], 0.0, 1.0)
-        _check_range("dampening", group["dampening"], 0.0, 1.0)
-        _check_range("weight_decay", group["weight_decay"])
+        check_range("lr", group["lr"])
+        check_range("momentum", group["momentum"], 0.0, 1.0)
+        check_range("dampening", group["dampening"], 0.0, 1.0)
+        check_range("weight_decay", group["weight_decay"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError(
                 "Invalid nesterov=True: Nesterov momentum needs momentum in (0, 1] and "
@@ -247,7 +107,7 @@ class SGD(_FromScratch):
         return loss
 
 
-class Adagrad(_FromScratch):
+class Adagrad(FromScratch):
     """Adagrad: per-coordinate step sizes from the sum of all past squared gradients.
 
     Parameters
@@ -287,7 +147,7 @@ class Adagrad(_FromScratch):
     and stochastic optimization. JMLR 12.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -311,11 +171,11 @@ class Adagrad(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_range("lr_decay", group["lr_decay"])
-        _check_range("weight_decay", group["weight_decay"])
-        _check_range("initial_accumulator_value", group["initial_accumulator_value"])
-        _check_range("eps", group["eps"])
+        check_range("lr", group["lr"])
+        check_range("lr_decay", group["lr_decay"])
+        check_range("weight_decay", group["weight_decay"])
+        check_range("initial_accumulator_value", group["initial_accumulator_value"])
+        check_range("eps", group["eps"])
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -340,7 +200,7 @@ class Adagrad(_FromScratch):
         return loss
 
 
-class RMSprop(_FromScratch):
+class RMSprop(FromScratch):
     """RMSprop: divide the gradient by a running root mean square of recent gradients.
 
     Parameters
@@ -384,7 +244,7 @@ class RMSprop(_FromScratch):
     arXiv:1308.0850 (the centered variant).
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -410,11 +270,11 @@ class RMSprop(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_range("alpha", group["alpha"], 0.0, 1.0)
-        _check_range("eps", group["eps"])
-        _check_range("weight_decay", group["weight_decay"])
-        _check_range("momentum", group["momentum"], 0.0, 1.0)
+        check_range("lr", group["lr"])
+        check_range("alpha", group["alpha"], 0.0, 1.0)
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
+        check_range("momentum", group["momentum"], 0.0, 1.0)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -452,7 +312,7 @@ class RMSprop(_FromScratch):
         return loss
 
 
-class Adam(_FromScratch):
+class Adam(FromScratch):
     """Adam: momentum and RMS scaling with bias-corrected moment estimates; optionally AMSGrad.
 
     Parameters
@@ -494,7 +354,7 @@ class Adam(_FromScratch):
     Reddi, S. J., Kale, S., & Kumar, S. (2018). On the convergence of Adam and beyond. ICLR.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -520,10 +380,10 @@ class Adam(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_betas(group["betas"])
-        _check_range("eps", group["eps"])
-        _check_range("weight_decay", group["weight_decay"])
+        check_range("lr", group["lr"])
+        check_betas(group["betas"])
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -591,7 +451,7 @@ class AdamW(Adam):
     Loshchilov, I., & Hutter, F. (2019). Decoupled weight decay regularization. ICLR.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -621,7 +481,7 @@ class AdamW(Adam):
             group["decoupled_weight_decay"] = True
 
 
-class NAdam(_FromScratch):
+class NAdam(FromScratch):
     """NAdam: Adam with Nesterov momentum and torch's momentum-decay schedule.
 
     Parameters
@@ -662,7 +522,7 @@ class NAdam(_FromScratch):
     Dozat, T. (2016). Incorporating Nesterov momentum into Adam. ICLR workshop.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -688,11 +548,11 @@ class NAdam(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_betas(group["betas"])
-        _check_range("eps", group["eps"])
-        _check_range("weight_decay", group["weight_decay"])
-        _check_range("momentum_decay", group["momentum_decay"])
+        check_range("lr", group["lr"])
+        check_betas(group["betas"])
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
+        check_range("momentum_decay", group["momentum_decay"])
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -717,7 +577,7 @@ class NAdam(_FromScratch):
                     g = g.add(p, alpha=wd)  # g <- g + wd * p
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # mu_t
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # mu_{t+1}
-                mu_product = state["mu_product"] = _scalar_mul(state["mu_product"], mu)  # P_t
+                mu_product = state["mu_product"] = scalar_mul(state["mu_product"], mu)  # P_t
                 m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
                 d = v.div(1 - beta2**t).sqrt().add_(eps)  # d = sqrt(v / (1 - beta2^t)) + eps
@@ -728,7 +588,7 @@ class NAdam(_FromScratch):
         return loss
 
 
-class Adamax(_FromScratch):
+class Adamax(FromScratch):
     """Adamax: the infinity-norm variant of Adam.
 
     Parameters
@@ -762,7 +622,7 @@ class Adamax(_FromScratch):
     Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR, sec. 7.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -778,10 +638,10 @@ class Adamax(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_betas(group["betas"])
-        _check_range("eps", group["eps"])
-        _check_range("weight_decay", group["weight_decay"])
+        check_range("lr", group["lr"])
+        check_betas(group["betas"])
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -807,7 +667,7 @@ class Adamax(_FromScratch):
         return loss
 
 
-class Adadelta(_FromScratch):
+class Adadelta(FromScratch):
     """Adadelta: step sizes from the ratio of running RMS of updates and of gradients.
 
     Parameters
@@ -842,7 +702,7 @@ class Adadelta(_FromScratch):
     Zeiler, M. D. (2012). ADADELTA: An adaptive learning rate method. arXiv:1212.5701.
     """
 
-    __doc__ += _METHODS_DOC
+    __doc__ += METHODS_DOC
 
     def __init__(
         self,
@@ -858,10 +718,10 @@ class Adadelta(_FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        _check_range("lr", group["lr"])
-        _check_range("rho", group["rho"], 0.0, 1.0)
-        _check_range("eps", group["eps"])
-        _check_range("weight_decay", group["weight_decay"])
+        check_range("lr", group["lr"])
+        check_range("rho", group["rho"], 0.0, 1.0)
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
 
     @torch.no_grad()
     def step(self, closure=None):

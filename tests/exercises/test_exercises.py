@@ -5,7 +5,8 @@ For every question of every chapter:
 - the reference solution (the code that ``solution()`` shows) is accepted;
 - blanks and untouched stubs are "not attempted yet";
 - at least two typical wrong answers are rejected with a message that names the mistake
-  (the wrong answers live in ``tests/exercise_wrong_answers.py``, written as a learner would);
+  (the wrong answers live in ``tests/exercises/exercise_wrong_answers.py``, written as a
+  learner would);
 - garbage (None, wrong types and shapes, NaN, a function that raises or loops forever)
   gives feedback, never an exception.
 """
@@ -54,7 +55,7 @@ def _quiet_and_quick(monkeypatch):
     monkeypatch.setattr(settings, "time_limit", 5.0)
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def setup_code(chapter):

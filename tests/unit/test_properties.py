@@ -310,7 +310,8 @@ SPECS = [
         lambda: {
             "objective": objectives.quadratic(),
             "start": [1.0, 1.0],
-            "optimizer": torch.optim.SGD,
+            # helpers' SGD validates lr itself (torch's raises an unnamed TypeError for None)
+            "optimizer": optim.SGD,
             "num_steps": 5,
             "grad_tol": 1e-6,
             "diverge_at": 1e6,

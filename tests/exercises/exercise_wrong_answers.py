@@ -2,7 +2,7 @@
 
 ``WRONG["<chapter module>.<question>"]`` is a list of ``(answers, pattern)``: the arguments
 given to ``check`` and a regular expression that the feedback must match, so that the
-message names the mistake. Used by ``tests/test_exercises.py``.
+message names the mistake. Used by ``tests/exercises/test_exercises.py``.
 """
 
 import copy
