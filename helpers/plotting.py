@@ -27,6 +27,7 @@ from helpers.training import Trajectory
 
 __all__ = [
     "COLORS",
+    "FIGSIZE",
     "MARKERS",
     "animate_paths",
     "animation_html",
@@ -41,6 +42,13 @@ __all__ = [
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 #: One marker per colour, so that lines stay distinct in greyscale.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
+#: Named figure sizes in inches, made to fit the site's text column, so that figure text is
+#: shown at about the size of body text: ``plt.subplots(1, 2, figsize=FIGSIZE["wide"])``.
+FIGSIZE = {
+    "single": (5.6, 3.6),  # one panel
+    "wide": (6.9, 3.0),  # two or three panels side by side
+    "tall": (6.9, 5.4),  # a 2-by-2 grid, or two rows of panels
+}
 
 
 def set_style() -> None:
