@@ -14,10 +14,10 @@ median over rounds of helpers time / torch time within the same round: on a busy
 machine such paired ratios are much steadier than a ratio of two medians. torch runs on one
 thread by default (``--threads``), as multi-threaded kernels make the timings far noisier.
 
-The goal is a ratio of at most 1.5 against torch's single-tensor code (``foreach=False``),
-which the helpers reproduce operation by operation. On a CPU, torch's default is that same
-code; ``foreach=True`` (torch's multi-tensor kernels, the default on GPUs) is shown for
-information.
+The goal is a ratio of at most 1.2 against torch's *default* code path on a CPU (mostly its
+single-tensor code, ``foreach=False``); ``foreach=True`` (torch's multi-tensor kernels, the
+default on GPUs) is shown for information. Muon updates matrices only: it gets the 2-D
+parameters of each model, and torch's Muon has no ``foreach`` switch.
 """
 
 import argparse
@@ -41,7 +41,12 @@ OPTIONS = {
     "NAdam": dict(lr=2e-3),
     "Adamax": dict(lr=2e-3),
     "Adadelta": dict(lr=1.0),
+    "RAdam": dict(lr=1e-3),
+    "Adafactor": dict(lr=1e-2),
+    "Muon": dict(lr=0.02),
 }
+MATRIX_ONLY = {"Muon"}
+GOAL = 1.2
 
 VARIANTS = {
     "helpers": lambda name, params: getattr(optim, name)(params, **OPTIONS[name]),
@@ -87,7 +92,12 @@ def step_times(make_model, name, repeats, warmup):
         params = [p.detach().clone().requires_grad_() for p in model.parameters()]
         for p, g in zip(params, grads, strict=True):
             p.grad = g.clone()
-        optimizers[variant] = make(name, params)
+        if name in MATRIX_ONLY:
+            params = [p for p in params if p.ndim == 2]
+        try:
+            optimizers[variant] = make(name, params)
+        except TypeError:  # no foreach switch
+            continue
     for _ in range(warmup):
         for opt in optimizers.values():
             opt.step()
@@ -129,7 +139,7 @@ def main(argv=None):
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); times: median of "
         f"{repeats} steps after {warmup} warm-up steps;\nratio: median over the {repeats} rounds "
-        "of helpers time / torch time in the same round (goal <= 1.5)\n"
+        f"of helpers time / torch time in the same round (goal <= {GOAL} against the default)\n"
     )
     header = (
         f"{'optimizer':<9} {'model':<10} {'helpers':>9} {'foreach=False':>13} {'ratio':>5}"
@@ -141,18 +151,15 @@ def main(argv=None):
     for name in names:
         for model_name, make_model in MODELS.items():
             times = step_times(make_model, name, repeats, warmup)
-            ms = {v: 1e3 * statistics.median(ts) for v, ts in times.items()}
-            ratio = {v: paired_ratio(times["helpers"], ts) for v, ts in times.items()}
-            worst = max(worst, ratio["foreach=False"])
-            print(
-                f"{name:<9} {model_name:<10} {ms['helpers']:>6.2f} ms"
-                f" {ms['foreach=False']:>10.2f} ms {ratio['foreach=False']:>5.2f}"
-                f" {ms['default']:>6.2f} ms {ratio['default']:>5.2f}"
-                f" {ms['foreach=True']:>9.2f} ms {ratio['foreach=True']:>5.2f}",
-                flush=True,
-            )
-    verdict = "met" if worst <= 1.5 else "NOT met"
-    print(f"\nworst ratio vs torch foreach=False: {worst:.2f} (goal <= 1.5: {verdict})")
+            ms = {v: f"{1e3 * statistics.median(ts):.2f} ms" for v, ts in times.items()}
+            ratio = {v: f"{paired_ratio(times['helpers'], ts):.2f}" for v, ts in times.items()}
+            worst = max(worst, float(ratio["default"]))
+            cells = [ms["helpers"]]
+            for variant, width in (("foreach=False", 13), ("default", 9), ("foreach=True", 12)):
+                cells.append(f"{ms.get(variant, '-'):>{width}} {ratio.get(variant, '-'):>5}")
+            print(f"{name:<9} {model_name:<10} {cells[0]:>9} " + " ".join(cells[1:]), flush=True)
+    verdict = "met" if worst <= GOAL else "NOT met"
+    print(f"\nworst ratio vs torch's default: {worst:.2f} (goal <= {GOAL}: {verdict})")
 
 
 if __name__ == "__main__":

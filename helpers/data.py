@@ -4,20 +4,29 @@
 - :func:`linear_data`: noisy points around a line, for regression experiments.
 - :func:`two_moons`: scikit-learn's two interleaved half-moons, split and as tensors.
 - :func:`digits`: scikit-learn's 8x8 handwritten digits (the offline stand-in for MNIST).
-- :func:`make_loader`: a seeded, shuffling ``DataLoader`` over tensors.
+- :func:`make_loader`: seeded, shuffled mini-batches of tensors in memory (:class:`Batches`),
+  in the order a ``DataLoader`` gives them, without its per-example cost.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
 
 from helpers import _checks as check
 
-__all__ = ["Split", "digits", "linear_data", "make_loader", "toy_regression", "two_moons"]
+__all__ = [
+    "Batches",
+    "Split",
+    "digits",
+    "linear_data",
+    "make_loader",
+    "toy_regression",
+    "two_moons",
+]
 
 
 @dataclass
@@ -172,10 +181,51 @@ def _check_split(test_size, seed) -> None:
     _check_seed(seed)
 
 
+class Batches:
+    """Mini-batches of tensors held in memory, reshuffled on every pass, reproducibly.
+
+    Batch for batch, the same as ``DataLoader(TensorDataset(X, y), batch_size,
+    shuffle=shuffle, generator=torch.Generator().manual_seed(seed))`` (a unit test checks it),
+    but each batch is one indexing of ``X`` and ``y`` instead of one per example followed by
+    a stack, which is what makes a ``DataLoader`` slow for small models. Made by
+    :func:`make_loader`; introduced in the chapter on mini-batch SGD.
+
+    Attributes
+    ----------
+    X, y : torch.Tensor
+    batch_size : int
+    shuffle : bool
+    generator : torch.Generator
+        Seeded once; every pass draws the next order from it.
+    """
+
+    def __init__(self, X, y, batch_size: int, shuffle: bool, generator: torch.Generator):
+        self.X, self.y, self.batch_size = X, y, batch_size
+        self.shuffle, self.generator = shuffle, generator
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.X) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.X)
+        order = self._next_order(n) if self.shuffle else torch.arange(n)
+        for start in range(0, n, self.batch_size):
+            batch = order[start : start + self.batch_size]
+            yield self.X[batch], self.y[batch]
+
+    def _next_order(self, n: int) -> torch.Tensor:
+        # A DataLoader's pass draws a seed for worker processes, then two orders, of which
+        # its sampler uses the first: drawing the same keeps the batches equal to its own.
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        order = torch.randperm(n, generator=self.generator)
+        torch.randperm(n, generator=self.generator)
+        return order
+
+
 def make_loader(
     X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0
-) -> DataLoader:
-    """A ``DataLoader`` over ``(X, y)`` whose shuffling is reproducible.
+) -> Batches:
+    """Mini-batches of ``(X, y)``, reshuffled on every pass in a reproducible order.
 
     Parameters
     ----------
@@ -184,19 +234,18 @@ def make_loader(
     batch_size : int
         Examples per mini-batch; the last batch may be smaller.
     shuffle : bool
-        Reshuffle the examples at the start of every epoch.
+        Reshuffle the examples at the start of every pass.
     seed : int
         Seed of the loader's own random generator.
 
     Returns
     -------
-    torch.utils.data.DataLoader
+    Batches
+        Iterable again and again, like a ``DataLoader``, with the same batches as
+        ``DataLoader(TensorDataset(X, y), batch_size, shuffle, generator=...)``.
     """
     check.check_examples(X, y)
     check.check_int("batch_size", batch_size, low=1)
     check.check_instance("shuffle", shuffle, bool | np.bool_, "True or False")
     _check_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    return DataLoader(
-        TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator
-    )
+    return Batches(X, y, batch_size, bool(shuffle), torch.Generator().manual_seed(seed))

@@ -4,6 +4,9 @@
 - :func:`fit` trains a model for some epochs and records a :class:`History`.
 - :class:`EarlyStopping` stops :func:`fit` when the validation loss stops improving.
 - :func:`lr_find` runs the learning-rate range test (the "LR finder").
+- :func:`clip_grad_norm` and :func:`clip_grad_value` clip gradients (as ``torch.nn.utils``
+  does), and :class:`TrainingDiagnostics` records gradient norms, update-to-weight ratios and
+  dead ReLUs during :func:`fit` (``callbacks=``).
 
 A run whose loss becomes infinite or NaN, or whose parameters leave a huge ball, is
 stopped and reported as *diverged* instead of filling plots with NaNs.
@@ -24,10 +27,11 @@ optimizer (learning rates included) as it does after a finished sweep.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,14 +42,19 @@ from helpers.objectives import Objective
 from helpers.schedules import ReduceOnPlateau
 
 __all__ = [
+    "ELEMENTWISE",
     "EarlyStopping",
     "History",
     "LRFinderResult",
     "StackedMLP",
+    "TrainingDiagnostics",
     "Trajectory",
+    "clip_grad_norm",
+    "clip_grad_value",
     "divergence_threshold",
     "evaluate",
     "fit",
+    "fit_copies",
     "lr_find",
     "run_optimizer",
     "run_steps",
@@ -179,6 +188,288 @@ class StackedMLP(torch.nn.Module):
         for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             X = torch.baddbmm(bias, X if i == 0 else X.relu(), weight)
         return X
+
+
+def fit_copies(
+    models: Sequence[torch.nn.Module],
+    loss_fn: Callable,
+    optimizer: Callable[..., torch.optim.Optimizer],
+    train_loaders: Sequence[Iterable],
+    num_epochs: int,
+    *,
+    hyperparameters: Sequence[dict] | None = None,
+    scheduler: Callable | None = None,
+    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    diverge_factor: float = 1e3,
+    **optimizer_kwargs,
+) -> list[History]:
+    """Train copies of one network side by side, each as :func:`fit` would train it alone.
+
+    Copy ``k`` starts from the weights of ``models[k]`` (say, initialised from seed ``k``),
+    sees the mini-batches of ``train_loaders[k]`` (its own order), and has its own
+    hyperparameters ``hyperparameters[k]`` (say, its own learning rate). All copies share one
+    forward and backward pass: ``torch.func.vmap`` runs ``torch.func.functional_call`` of the
+    network once per copy, on the copies' stacked weights and batches. When the optimizer
+    updates each number on its own (see :data:`ELEMENTWISE`), it steps the stacked weights
+    directly (from ``torch.func.stack_module_state``): one tensor per weight and one param group
+    for all the copies that share their hyperparameters. Otherwise it holds one param group per
+    copy, so that an optimizer that couples the entries of a matrix (Muon's orthogonalization,
+    Adafactor's row and column factors) sees each copy's matrices on their own. Each copy has
+    its own hyperparameters either way, and a scheduler sets each group's learning rate. The
+    result equals ``len(models)`` separate :func:`fit` runs up to rounding
+    (``tests/unit/test_fit_copies.py``).
+    Introduced in the chapter on learning-rate schedules, where it trains 30 copies at once.
+
+    Parameters
+    ----------
+    models : sequence of torch.nn.Module
+        Networks of one architecture (same parameter names and shapes), trained in place.
+        Modules that update state during training (``BatchNorm``) are not supported; dropout
+        draws differ from those of separate runs.
+    loss_fn : callable
+        ``loss_fn(model(X), y)`` returns a scalar tensor.
+    optimizer : callable
+        An optimizer class, from ``torch.optim`` or :mod:`helpers.optim` (or a function with
+        its signature): ``optimizer(param_groups, **optimizer_kwargs)``.
+    train_loaders : sequence of iterables of (X, y)
+        One per copy, each giving batches of the same shapes, in the same number.
+    num_epochs : int
+    hyperparameters : sequence of dict, optional
+        One dict per copy, put in its param group, e.g. ``[{"lr": 0.1}, {"lr": 0.3}]``.
+    scheduler : callable, optional
+        ``scheduler(optimizer)`` returns a ``torch.optim.lr_scheduler`` scheduler, stepped once
+        per epoch. It acts on every copy's group (``LambdaLR`` takes one function per group).
+        Schedulers that need a validation loss are refused: the copies have one each.
+    val_data : (X, y), optional
+        Evaluated for every copy after every epoch.
+    diverge_factor : float
+        As in :func:`fit`: a copy whose epoch loss is not finite or above this factor times
+        its first mini-batch loss is marked ``diverged`` and stops; the others go on.
+    **optimizer_kwargs
+        Passed to ``optimizer``, shared by the copies, e.g. ``momentum=0.9``.
+
+    Returns
+    -------
+    list of History
+        One per copy, as :func:`fit` returns it.
+    """
+    models = _check_copies(models, train_loaders, hyperparameters)
+    check.check_callable("optimizer", optimizer)
+    check.check_callable("loss_fn", loss_fn)
+    check.check_int("num_epochs", num_epochs, low=1, high=check.MAX_STEPS)
+    check.check_real("diverge_factor", diverge_factor, 1.0, low_open=True)
+    if scheduler is not None:
+        check.check_callable("scheduler", scheduler)
+    _check_val_data(val_data)
+    hyperparameters = hyperparameters or [{} for _ in models]
+    copies = _Copies(models, hyperparameters, optimizer)
+    opt = optimizer(copies.param_groups, **optimizer_kwargs)
+    schedule = None if scheduler is None else scheduler(opt)
+    if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau | ReduceOnPlateau):
+        raise ValueError("Invalid scheduler: fit_copies cannot step a plateau scheduler")
+    histories = [History() for _ in models]
+    copy_losses = _vmapped_loss(models, loss_fn)
+    start = time.perf_counter()
+    with torch.enable_grad():
+        for epoch in range(1, num_epochs + 1):
+            running = [k for k, h in enumerate(histories) if not h.diverged]
+            if not running:
+                break
+            firsts = {}  # where each running copy's batch losses of this epoch begin
+            for k in running:
+                histories[k].lr.append(copies.lr(opt, k))
+                firsts[k] = len(histories[k].batch_loss)
+            for batches in _copy_batches(train_loaders, epoch):
+                opt.zero_grad()
+                X, y = (torch.stack(b) for b in zip(*batches, strict=True))
+                losses = copy_losses(copies.weights(), X, y)
+                losses.sum().backward()  # each copy's weights get its own loss's gradient
+                copies.drop_stopped_gradients()
+                opt.step()
+                for k, loss in zip(running, losses[running].tolist(), strict=True):
+                    histories[k].batch_loss.append(loss)
+            _end_epoch(histories, firsts, copies, loss_fn, val_data, diverge_factor, start)
+            if schedule is not None:
+                schedule.step()
+    for k in range(len(models)):
+        copies.sync(k)
+    return histories
+
+
+#: Optimizers (class names, in torch.optim or helpers.optim) whose step updates each number of
+#: a tensor from its own gradient and state alone. On the copies' weights stacked into one
+#: tensor (one param group), they take the very steps that each copy would take alone.
+ELEMENTWISE = frozenset(
+    {"SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adamax", "Adadelta", "Lion"}
+)
+
+
+def _updates_each_number_alone(optimizer) -> bool:
+    cls = optimizer.func if isinstance(optimizer, functools.partial) else optimizer
+    if not isinstance(cls, type) or cls.__name__ not in ELEMENTWISE:
+        return False
+    return cls.__module__.startswith(("torch.optim.", "helpers.optim."))
+
+
+def _same_hyperparameters(hyperparameters: Sequence[dict]) -> list[list[int]]:
+    """The copies grouped by equal hyperparameters (a dict holding a tensor is its own group)."""
+    groups: list[list[int]] = []
+    for k, h in enumerate(hyperparameters):
+        plain = not any(isinstance(v, torch.Tensor) for v in h.values())
+        for group in groups:
+            first = hyperparameters[group[0]]
+            if plain and not any(isinstance(v, torch.Tensor) for v in first.values()):
+                if h == first:
+                    group.append(k)
+                    break
+        else:
+            groups.append([k])
+    return groups
+
+
+class _Copies:
+    """The copies' weights, as the optimizer updates them and as the forward pass reads them.
+
+    *Stacked*, for an elementwise optimizer: the copies with equal hyperparameters have their
+    weights stacked into one tensor per weight, with a leading copy axis
+    (``torch.func.stack_module_state``), one param group per set of hyperparameters; the
+    weights are copied back into the models when they are evaluated and at the end.
+    *Per copy*, otherwise: the models' own tensors, one param group per copy, so that an
+    optimizer that couples the entries of a matrix sees each copy's matrices on their own.
+    Either way the forward pass gets every weight stacked over all copies, in their order.
+    """
+
+    def __init__(self, models, hyperparameters, optimizer):
+        self.models = models
+        self.names = [name for name, _ in models[0].named_parameters()]
+        self.stacked = _updates_each_number_alone(optimizer)
+        self.stopped: set[int] = set()  # diverged copies, frozen at their last weights
+        if self.stacked:
+            self.members = _same_hyperparameters(hyperparameters)  # copies of each group
+        else:
+            self.members = [[k] for k in range(len(models))]
+        self.group_of = {k: g for g, members in enumerate(self.members) for k in members}
+        if self.stacked:
+            self.stacks = [
+                torch.func.stack_module_state([models[k] for k in members])[0]
+                for members in self.members
+            ]
+            params = [list(stack.values()) for stack in self.stacks]
+        else:
+            self.own = params = [list(m.parameters()) for m in models]
+        self.param_groups = [
+            {"params": params[g], **hyperparameters[members[0]]}
+            for g, members in enumerate(self.members)
+        ]
+        order = [k for members in self.members for k in members]  # copies in stacking order
+        self.order = None if order == sorted(order) else torch.argsort(torch.tensor(order))
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Every weight, stacked over the copies in their order: ``(copies, *weight.shape)``."""
+        if self.stacked and len(self.stacks) == 1:
+            return self.stacks[0]
+        if self.stacked:
+            weights = {n: torch.cat([stack[n] for stack in self.stacks]) for n in self.names}
+        else:  # stacked anew, differentiably, from each copy's own tensors
+            same_weight = zip(*self.own, strict=True)  # the copies' tensors of one weight
+            weights = {n: torch.stack(ps) for n, ps in zip(self.names, same_weight, strict=True)}
+        if self.order is not None:
+            weights = {n: w[self.order] for n, w in weights.items()}
+        return weights
+
+    def lr(self, optimizer, k: int) -> float:
+        return optimizer.param_groups[self.group_of[k]]["lr"]
+
+    def drop_stopped_gradients(self) -> None:
+        """A stopped copy's own tensors get no gradient, so the optimizer leaves them alone."""
+        if not self.stacked:
+            for k in self.stopped:
+                for p in self.own[k]:
+                    p.grad = None
+
+    def sync(self, k: int) -> None:
+        """Put copy ``k``'s current weights into ``models[k]`` (stacked copies only)."""
+        if self.stacked and k not in self.stopped:
+            g = self.group_of[k]
+            row = self.members[g].index(k)
+            with torch.no_grad():
+                for name, p in self.models[k].named_parameters():
+                    p.copy_(self.stacks[g][name][row])
+
+    def stop(self, k: int) -> None:
+        self.sync(k)
+        self.stopped.add(k)
+
+
+def _check_copies(models, train_loaders, hyperparameters) -> list[torch.nn.Module]:
+    if isinstance(models, torch.nn.Module) or not isinstance(models, Sequence) or not models:
+        raise check.ArgumentTypeError("Invalid models: it must be a non-empty list of modules")
+    for model in models:
+        check.check_instance("models", model, torch.nn.Module, "a list of torch.nn.Module")
+    shapes = {tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) for m in models}
+    if len(shapes) != 1:
+        raise ValueError("Invalid models: the copies must have equal parameter names and shapes")
+    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in models[0].modules()):
+        raise ValueError("Invalid models: BatchNorm updates running statistics; not supported")
+    if isinstance(train_loaders, str) or not isinstance(train_loaders, Sequence):
+        raise check.ArgumentTypeError("Invalid train_loaders: it must be a list, one per copy")
+    if len(train_loaders) != len(models):
+        raise ValueError(
+            f"Invalid train_loaders: {len(train_loaders)} loaders for {len(models)} models"
+        )
+    for loader in train_loaders:
+        _check_loader(loader)
+    if hyperparameters is not None:
+        if isinstance(hyperparameters, str) or not isinstance(hyperparameters, Sequence):
+            raise check.ArgumentTypeError("Invalid hyperparameters: a list of dicts, one per copy")
+        if len(hyperparameters) != len(models) or not all(
+            isinstance(h, dict) for h in hyperparameters
+        ):
+            raise ValueError(
+                f"Invalid hyperparameters: it must be {len(models)} dicts, one per copy"
+            )
+    return list(models)
+
+
+def _vmapped_loss(models, loss_fn) -> Callable:
+    """``losses(weights, X, y)``: each copy's loss on its own batch ``X[k], y[k]``."""
+    template = copy.deepcopy(models[0]).to("meta")  # the architecture, without weights
+    _, buffers = torch.func.stack_module_state(models)  # constants, e.g. a causal mask
+
+    def one_copy(weights, buffers, X, y):
+        return loss_fn(torch.func.functional_call(template, (weights, buffers), (X,)), y)
+
+    batched = torch.func.vmap(one_copy, randomness="different")
+    return lambda weights, X, y: batched(weights, buffers, X, y)
+
+
+def _copy_batches(train_loaders, epoch):
+    """One tuple of (X, y) batches per step, one batch per copy."""
+    passes = [_batches(loader, epoch) for loader in train_loaders]
+    for batches in itertools.zip_longest(*passes):
+        if any(b is None for b in batches):
+            raise ValueError("Invalid train_loaders: the loaders give unequal numbers of batches")
+        if len({(tuple(X.shape), tuple(y.shape)) for X, y in batches}) != 1:
+            raise ValueError("Invalid train_loaders: the copies' batches differ in shape")
+        yield batches
+
+
+def _end_epoch(histories, firsts, copies, loss_fn, val_data, diverge_factor, start) -> None:
+    """Record the epoch of every running copy, as :func:`fit` would, and stop diverged ones."""
+    for k, first in firsts.items():
+        history = histories[k]
+        history.train_loss.append(float(np.mean(history.batch_loss[first:])))
+        if _diverged(history, diverge_factor):
+            history.diverged = True
+            copies.stop(k)
+        elif val_data is not None:
+            copies.sync(k)
+            val_loss, val_accuracy = evaluate(copies.models[k], loss_fn, *val_data)
+            history.val_loss.append(val_loss)
+            history.val_accuracy.append(val_accuracy)
+        history.time.append(time.perf_counter() - start)
+        if val_data is not None:
+            history.best_epoch = _best_epoch(history.val_loss)
 
 
 def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper) -> torch.Tensor:
@@ -470,6 +761,7 @@ def fit(
     early_stopping: EarlyStopping | None = None,
     diverge_factor: float = 1e3,
     progress: bool = False,
+    callbacks: Iterable = (),
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``num_epochs`` and record a :class:`History`.
 
@@ -500,6 +792,11 @@ def fit(
         (``diverge_factor`` times it, for a positive loss).
     progress : bool
         Print one line per epoch.
+    callbacks : iterable, optional
+        Objects such as :class:`TrainingDiagnostics` with any of the methods
+        ``on_train_begin(model)``, ``on_after_backward(model)`` (between ``backward`` and
+        ``optimizer.step()``: clip the gradients there), ``on_step_end(model)`` and
+        ``on_train_end(model)``; each is called at that point, in the order given.
 
     Returns
     -------
@@ -528,6 +825,7 @@ def fit(
     }
     _check_fit_arguments(**run)
     check.check_bool("progress", progress)
+    run["callbacks"] = _check_callbacks(callbacks)
     history = History()
     if early_stopping is not None:
         early_stopping.reset()
@@ -543,6 +841,7 @@ def fit(
         if early_stopping is not None:
             history.restored_epoch = early_stopping.restore(model)
         history.best_epoch = _best_epoch(history.val_loss)
+        _call_back(run["callbacks"], "on_train_end", model)
     return history
 
 
@@ -555,13 +854,7 @@ def _check_fit_arguments(
     _check_loader(train_loader)
     check.check_int("num_epochs", num_epochs, low=1, high=check.MAX_STEPS)
     check.check_real("diverge_factor", diverge_factor, 1.0, low_open=True)
-    if val_data is not None:
-        if not isinstance(val_data, tuple | list) or len(val_data) != 2:
-            raise check.ArgumentTypeError(
-                f"Invalid val_data: it must be a pair (X, y) of tensors, not "
-                f"{type(val_data).__name__}"
-            )
-        check.check_examples(*val_data, x_name="val_data[0]", y_name="val_data[1]")
+    _check_val_data(val_data)
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise check.ArgumentTypeError(
             f"Invalid scheduler: it must have a step() method, not {type(scheduler).__name__}"
@@ -570,6 +863,16 @@ def _check_fit_arguments(
         check.check_instance("early_stopping", early_stopping, EarlyStopping, "an EarlyStopping")
         if val_data is None:
             raise ValueError("early_stopping needs val_data to watch")
+
+
+def _check_val_data(val_data) -> None:
+    if val_data is None:
+        return
+    if not isinstance(val_data, tuple | list) or len(val_data) != 2:
+        raise check.ArgumentTypeError(
+            f"Invalid val_data: it must be a pair (X, y) of tensors, not {type(val_data).__name__}"
+        )
+    check.check_examples(*val_data, x_name="val_data[0]", y_name="val_data[1]")
 
 
 def _check_loader(train_loader) -> None:
@@ -606,12 +909,14 @@ def _batches(train_loader, epoch: int):
         )
 
 
-def _train_step(model, loss_fn, optimizer, X, y) -> float:
+def _train_step(model, loss_fn, optimizer, X, y, callbacks=()) -> float:
     optimizer.zero_grad()
     loss = loss_fn(model(X), y)
     _scalar_loss(loss)
     loss.backward()
+    _call_back(callbacks, "on_after_backward", model)
     optimizer.step()
+    _call_back(callbacks, "on_step_end", model)
     return loss.item()
 
 
@@ -619,14 +924,15 @@ def _train(history: History, progress: bool, *, model, loss_fn, optimizer, **run
     """The epochs of :func:`fit`, recorded in ``history`` as they happen."""
     train_loader, num_epochs, val_data = run["train_loader"], run["num_epochs"], run["val_data"]
     scheduler, early_stopping = run["scheduler"], run["early_stopping"]
-    diverge_factor = run["diverge_factor"]
+    diverge_factor, callbacks = run["diverge_factor"], run["callbacks"]
     start = time.perf_counter()
     model.train()
+    _call_back(callbacks, "on_train_begin", model)
     for epoch in range(1, num_epochs + 1):
         history.lr.append(optimizer.param_groups[0]["lr"])
         first = len(history.batch_loss)
         for X, y in _batches(train_loader, epoch):
-            history.batch_loss.append(_train_step(model, loss_fn, optimizer, X, y))
+            history.batch_loss.append(_train_step(model, loss_fn, optimizer, X, y, callbacks))
         history.train_loss.append(float(np.mean(history.batch_loss[first:])))
         if _diverged(history, diverge_factor):
             history.diverged = True
@@ -856,3 +1162,197 @@ def _cycle(loader: Iterable):
     """Batches of ``loader``, starting over at its end (an error if a pass yields none)."""
     for epoch in itertools.count(1):
         yield from _batches(loader, epoch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable training: gradient clipping and diagnostics (the chapter *Stable training*).
+# ---------------------------------------------------------------------------------------------
+
+
+def _parameters_list(parameters) -> list[torch.Tensor]:
+    """``parameters`` (a tensor, or an iterable of tensors) as a list; an error otherwise."""
+    if isinstance(parameters, torch.Tensor):
+        return [parameters]
+    if isinstance(parameters, str | bytes) or not isinstance(parameters, Iterable):
+        raise check.ArgumentTypeError(
+            f"Invalid parameters: it must be a tensor or an iterable of tensors, such as "
+            f"model.parameters(), not {type(parameters).__name__}"
+        )
+    parameters = list(parameters)
+    for p in parameters:
+        check.check_instance("parameters", p, torch.Tensor, "an iterable of tensors")
+    return parameters
+
+
+def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0) -> torch.Tensor:
+    """Rescale the gradients so that their total norm is at most `max_norm`, from scratch.
+
+    The gradients of all `parameters` are seen as one long vector ``g``. If its norm
+    ``||g||`` exceeds `max_norm`, every gradient is multiplied by
+    ``max_norm / (||g|| + 1e-6)``; the direction of ``g`` is kept. Equal to
+    ``torch.nn.utils.clip_grad_norm_`` (``tests/unit/test_stable_training.py``), which is
+    what a training loop should call. Introduced in the chapter *Stable training*.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The parameters whose ``.grad`` is clipped in place (those without one are skipped).
+    max_norm : float
+        The largest total norm allowed, >= 0.
+    norm_type : float, default 2.0
+        The p of the p-norm, > 0, or ``math.inf`` for the largest absolute entry.
+
+    Returns
+    -------
+    torch.Tensor
+        The total norm of the gradients *before* clipping (a 0-d tensor).
+    """
+    parameters = _parameters_list(parameters)
+    max_norm = check.to_real("max_norm", max_norm, 0.0)
+    norm_type = check.to_real("norm_type", norm_type, 0.0, low_open=True)
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if not grads:
+        return torch.tensor(0.0)
+    norms = torch.stack([torch.linalg.vector_norm(g, norm_type) for g in grads])
+    total_norm = torch.linalg.vector_norm(norms, norm_type)  # the norm of the long vector g
+    scale = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)  # min(max_norm / ||g||, 1)
+    for g in grads:
+        g.mul_(scale)  # g <- g * min(max_norm / ||g||, 1)
+    return total_norm
+
+
+def clip_grad_value(parameters, clip_value: float) -> None:
+    """Clamp every entry of every gradient to ``[-clip_value, clip_value]``, from scratch.
+
+    Unlike :func:`clip_grad_norm` this changes the direction of the gradient: entries beyond
+    the threshold are cut, the others kept. Equal to ``torch.nn.utils.clip_grad_value_``
+    (``tests/unit/test_stable_training.py``). Introduced in the chapter *Stable training*.
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The parameters whose ``.grad`` is clipped in place (those without one are skipped).
+    clip_value : float
+        The largest absolute value allowed for a gradient entry, >= 0.
+    """
+    parameters = _parameters_list(parameters)
+    clip_value = check.to_real("clip_value", clip_value, 0.0)
+    for p in parameters:
+        if p.grad is not None:
+            p.grad.clamp_(min=-clip_value, max=clip_value)  # g_i <- max(-c, min(g_i, c))
+
+
+_CALLBACK_METHODS = ("on_train_begin", "on_after_backward", "on_step_end", "on_train_end")
+
+
+def _check_callbacks(callbacks) -> list:
+    if isinstance(callbacks, str | bytes) or not isinstance(callbacks, Iterable):
+        raise check.ArgumentTypeError(
+            f"Invalid callbacks: it must be a list of callback objects, not "
+            f"{type(callbacks).__name__}"
+        )
+    callbacks = list(callbacks)
+    for callback in callbacks:
+        if not any(callable(getattr(callback, m, None)) for m in _CALLBACK_METHODS):
+            raise check.ArgumentTypeError(
+                f"Invalid callbacks: {check.short_repr(callback, 40)} has none of the methods "
+                f"{', '.join(_CALLBACK_METHODS)}"
+            )
+    return callbacks
+
+
+def _call_back(callbacks, method: str, model) -> None:
+    for callback in callbacks:
+        function = getattr(callback, method, None)
+        if callable(function):
+            function(model)
+
+
+class TrainingDiagnostics:
+    """Watch a training run step by step: gradient norms, update sizes, dead ReLUs.
+
+    Pass it to :func:`fit` (``callbacks=[diagnostics]``), or call its four methods from
+    your own loop: :meth:`on_train_begin` before training, :meth:`on_after_backward`
+    between ``loss.backward()`` and ``optimizer.step()``, :meth:`on_step_end` after
+    ``optimizer.step()``, :meth:`on_train_end` at the end. After each step it has recorded,
+    for every weight matrix (every parameter with two or more dimensions, by its name in
+    ``model.named_parameters()``):
+
+    - ``grad_norm[name]``: the norm of its gradient, ``||g||``;
+    - ``update_ratio[name]``: the size of the step relative to the weights,
+      ``||w_new - w_old|| / ||w_old||`` (a common rule of thumb asks for about 1e-3);
+
+    and for every ``torch.nn.ReLU`` module of the model (by its name in
+    ``model.named_modules()``):
+
+    - ``dead_fraction[name]``: the fraction of its units that output 0 for *every* example
+      of the step's mini-batch.
+
+    Introduced in the chapter *Stable training*.
+
+    Attributes
+    ----------
+    grad_norm, update_ratio, dead_fraction : dict of str to list of float
+        One entry per training step, per layer.
+    """
+
+    def __init__(self) -> None:
+        self.grad_norm: dict[str, list[float]] = {}
+        self.update_ratio: dict[str, list[float]] = {}
+        self.dead_fraction: dict[str, list[float]] = {}
+        self._hooks: list = []
+        self._before: dict[str, torch.Tensor] = {}
+        self._dead_now: dict[str, float] = {}
+
+    @staticmethod
+    def _weights(model) -> list[tuple[str, torch.Tensor]]:
+        return [(n, p) for n, p in model.named_parameters() if p.ndim >= 2]
+
+    def on_train_begin(self, model: torch.nn.Module) -> None:
+        """Start watching ``model``: one forward hook on each of its ReLU modules."""
+        check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
+        self.on_train_end(model)  # a second run: no hooks twice
+        for name, module in model.named_modules():
+            if isinstance(module, torch.nn.ReLU):
+                self.dead_fraction.setdefault(name, [])
+                self._hooks.append(module.register_forward_hook(self._relu_hook(name)))
+        for name, _ in self._weights(model):
+            self.grad_norm.setdefault(name, [])
+            self.update_ratio.setdefault(name, [])
+
+    def _relu_hook(self, name: str):
+        def hook(module, inputs, output):
+            if module.training and torch.is_grad_enabled():  # training steps only
+                active = (output.detach() > 0).reshape(-1, output.shape[-1]).any(dim=0)
+                self._dead_now[name] = 1.0 - active.float().mean().item()
+
+        return hook
+
+    def on_after_backward(self, model: torch.nn.Module) -> None:
+        """Record the gradient norms and keep the weights before the step."""
+        check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
+        for name, p in self._weights(model):
+            if p.grad is not None:
+                self.grad_norm.setdefault(name, []).append(torch.linalg.vector_norm(p.grad).item())
+            self._before[name] = p.detach().clone()
+
+    def on_step_end(self, model: torch.nn.Module) -> None:
+        """Record the update-to-weight ratios and the dead ReLUs of the step just taken."""
+        check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module")
+        for name, p in self._weights(model):
+            before = self._before.pop(name, None)
+            if before is not None:
+                step = torch.linalg.vector_norm(p.detach() - before)
+                ratio = (step / torch.linalg.vector_norm(before)).item()
+                self.update_ratio.setdefault(name, []).append(ratio)
+        for name, fraction in self._dead_now.items():
+            self.dead_fraction[name].append(fraction)
+        self._dead_now = {}
+
+    def on_train_end(self, model: torch.nn.Module | None = None) -> None:
+        """Stop watching: remove the hooks."""
+        if model is not None:
+            check.check_instance("model", model, torch.nn.Module, "a torch.nn.Module or None")
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []

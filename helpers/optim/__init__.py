@@ -7,11 +7,11 @@ usual. Each constructor takes the same hyperparameters, with the same names and 
 ``helpers.optim.Adam``.
 
 Each ``step`` is one short loop over the parameters that have a gradient and reads like the
-update rule in the book (the rule is the comment at the end of each line). The per-parameter
-state keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...), and
-the arithmetic follows torch's single-tensor code (``foreach=False``) operation by operation, so
-the two agree to rounding error. A state dict saved by ``torch.optim`` loads here and the other
-way round.
+update rule in the book (the rule is the comment beside each line). The per-parameter state
+keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...), so a state
+dict saved by ``torch.optim`` loads here and the other way round. The steps are written as the
+formulas are, not in torch's order of operations, so the two agree to rounding: the tests allow
+a relative 1e-5 in float32 and 1e-12 in float64 after 200 steps.
 
 Not supported: sparse gradients and complex parameters (both raise a ``RuntimeError`` that says
 so), and torch's implementation switches ``foreach``, ``fused``, ``capturable`` and
@@ -19,5 +19,12 @@ so), and torch's implementation switches ``foreach``, ``fused``, ``capturable`` 
 """
 
 from helpers.optim.classic import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop
+from helpers.optim.large_batch import LAMB, LARS
+from helpers.optim.modern import Adafactor, Lion, ScheduleFreeAdamW
+from helpers.optim.muon import Muon
+from helpers.optim.radam import RAdam
+from helpers.optim.sam import SAM
 
-__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"]
+__all__ += ["SAM", "Adafactor", "Lion", "Muon", "ScheduleFreeAdamW"]
+__all__ += ["LAMB", "LARS"]

@@ -6,7 +6,6 @@ and writes ``_check_hyperparameters`` and ``step``.
 """
 
 import math
-import struct
 from collections.abc import Callable, Iterator
 
 import torch
@@ -42,23 +41,6 @@ def check_betas(betas):
         raise ValueError(f"Invalid betas: {betas!r}; betas must be both numbers or both tensors")
     check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
     check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
-
-
-def to_float32(x: float) -> float:
-    """Round a Python float to the nearest float32 value."""
-    return struct.unpack("f", struct.pack("f", x))[0]
-
-
-def scalar_mul(a: float, b: float) -> float:
-    """``a * b`` rounded the way torch rounds its 0-d scalar state tensors.
-
-    torch keeps scalar state such as NAdam's ``mu_product`` in a float32 tensor (float64 when
-    the default dtype is float64) and multiplies it in place by a Python float, which is first
-    cast to float32. Mirroring that keeps the two implementations equal to the last bit.
-    """
-    if torch.get_default_dtype() == torch.float64:
-        return a * b
-    return to_float32(a * to_float32(b))
 
 
 class MissingParamsError(KeyError, ValueError):

@@ -2,7 +2,7 @@
 
 import torch
 
-from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range, scalar_mul
+from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
 
@@ -343,7 +343,8 @@ class Adam(FromScratch):
         m    <- beta1 * m + (1 - beta1) * g
         v    <- beta2 * v + (1 - beta2) * g * g
         vmax <- max(vmax, v),   v <- vmax             (amsgrad only)
-        p    <- p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
+        m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
+        p    <- p - lr * m_hat / (sqrt(v_hat) + eps)
 
     State per parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v),
     ``max_exp_avg_sq`` (vmax, amsgrad only).
@@ -412,9 +413,10 @@ class Adam(FromScratch):
                 if amsgrad:
                     vmax = state["max_exp_avg_sq"]
                     v = torch.maximum(vmax, v, out=vmax)  # vmax <- max(vmax, v); use vmax as v
-                # p <- p - lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)
-                denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)
-                p.addcdiv_(m, denom, value=-lr / (1 - beta1**t))
+                m_hat = m / (1 - beta1**t)  # m_hat = m / (1 - beta1^t)
+                v_hat = v / (1 - beta2**t)  # v_hat = v / (1 - beta2^t)
+                # p <- p - lr * m_hat / (sqrt(v_hat) + eps)
+                p.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)
         return loss
 
 
@@ -514,8 +516,8 @@ class NAdam(FromScratch):
         p    <- p - lr * (1 - mu_t) / (1 - P_t) * g / d
                   - lr * mu_{t+1} / (1 - P_t * mu_{t+1}) * m / d
 
-    State per parameter: ``step``, ``mu_product`` (P_t, a float rounded to float32 as torch
-    stores it), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+    State per parameter: ``step``, ``mu_product`` (P_t, a Python float; torch keeps it in a
+    0-d tensor), ``exp_avg`` (m), ``exp_avg_sq`` (v).
 
     References
     ----------
@@ -577,7 +579,7 @@ class NAdam(FromScratch):
                     g = g.add(p, alpha=wd)  # g <- g + wd * p
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # mu_t
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # mu_{t+1}
-                mu_product = state["mu_product"] = scalar_mul(state["mu_product"], mu)  # P_t
+                mu_product = state["mu_product"] = state["mu_product"] * mu  # P_t
                 m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
                 d = v.div(1 - beta2**t).sqrt().add_(eps)  # d = sqrt(v / (1 - beta2^t)) + eps
@@ -600,7 +602,7 @@ class Adamax(FromScratch):
     betas : tuple of float, default (0.9, 0.999)
         Decay rates (beta1, beta2) of the first moment and of the infinity norm, in [0, 1).
     eps : float, default 1e-8
-        Added to |g| for numerical stability, >= 0.
+        Added to abs(g) for numerical stability, >= 0.
     weight_decay : float, default 0
         L2 penalty coefficient, >= 0.
     maximize : bool, default False

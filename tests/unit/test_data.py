@@ -51,3 +51,23 @@ def test_loader_is_reproducible_and_covers_every_example_once_per_epoch():
         make_loader(X, y, batch_size=0)
     with pytest.raises(ValueError, match="same length"):
         make_loader(X, y[:5], batch_size=2)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize(("n", "batch_size"), [(10, 3), (12, 4), (5, 8)])
+def test_loader_gives_the_batches_of_a_seeded_dataloader(n, batch_size, shuffle):
+    from torch.utils.data import DataLoader, TensorDataset
+
+    X = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+    y = torch.arange(n)
+    ours = make_loader(X, y, batch_size=batch_size, shuffle=shuffle, seed=3)
+    theirs = DataLoader(
+        TensorDataset(X, y),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=torch.Generator().manual_seed(3),
+    )
+    assert len(ours) == len(theirs)
+    for _ in range(3):  # three passes: each draws the next order, in both
+        for (X1, y1), (X2, y2) in zip(ours, theirs, strict=True):
+            assert torch.equal(X1, X2) and torch.equal(y1, y2)

@@ -13,9 +13,11 @@ from helpers import optim
 
 NAMES = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax", "Adadelta"]
 STEPS = 200
+#: Agreement with torch after STEPS steps, fitted to the dtype: each step() is written as the
+#: book writes its formula, not in torch's order of operations, so they agree to rounding.
 TOLERANCE = {
-    torch.float32: dict(rtol=1e-6, atol=1e-9),
-    torch.float64: dict(rtol=1e-10, atol=1e-15),
+    torch.float32: dict(rtol=1e-5, atol=1e-7),
+    torch.float64: dict(rtol=1e-12, atol=1e-14),
 }
 
 # For each optimizer: option sets for the first param group, each option on by itself (the
@@ -216,6 +218,15 @@ def assert_params_close(ours, theirs, dtype, **tolerance):
 # ---------------------------------------------------------------------------------------------
 
 
+def tolerance(name: str, dtype: torch.dtype) -> dict:
+    """The tolerance for ``name`` on parameters of ``dtype``.
+
+    torch keeps NAdam's product of momentum coefficients in a tensor of the *default* dtype:
+    with float64 parameters and a float32 default, torch itself is only float32-accurate.
+    """
+    return TOLERANCE[torch.get_default_dtype() if name == "NAdam" else dtype]
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 @pytest.mark.parametrize(("name", "config"), GRID, ids=[f"{n}-{c}" for n, c in GRID])
 def test_200_steps_equal_torch(name, config, dtype):
@@ -227,7 +238,7 @@ def test_200_steps_equal_torch(name, config, dtype):
     run(opt_ours, ours, grads, range(STEPS))
     run(opt_theirs, theirs, grads, range(STEPS))
 
-    assert_params_close(ours, theirs, dtype)
+    assert_params_close(ours, theirs, dtype, **tolerance(name, dtype))
     assert not torch.equal(ours["weight"], start_params(dtype)["weight"])  # it did move
     assert torch.equal(ours["frozen"], start_params(dtype)["frozen"])  # grad None: untouched
     assert ours["frozen"] not in opt_ours.state  # ... and no state
@@ -235,7 +246,8 @@ def test_200_steps_equal_torch(name, config, dtype):
 
 
 def test_nadam_equal_torch_with_float64_default_dtype():
-    # torch keeps NAdam's mu_product in a tensor of the default dtype; the other branch.
+    # torch keeps NAdam's mu_product in a tensor of the default dtype: float64 here, so the
+    # float64 tolerance applies.
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
     try:
@@ -329,7 +341,7 @@ def test_works_with_torch_lr_schedulers(name):
             scheduler.step()
         assert [g["lr"] for g in opt.param_groups] == pytest.approx([lr / 8 for lr in start_lrs])
         results.append(params)
-    assert_params_close(*results, dtype)
+    assert_params_close(*results, dtype, **tolerance(name, dtype))
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "NAdam"])
@@ -347,7 +359,7 @@ def test_one_cycle_lr_cycles_momentum_and_betas_of_ours_as_of_torch(name):
             opt.step()
             scheduler.step()
         results.append(params)
-    assert_params_close(*results, dtype)
+    assert_params_close(*results, dtype, **tolerance(name, dtype))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -496,7 +508,7 @@ def test_constructor_mirrors_torch(name):
 
 
 def test_public_api_is_documented():
-    assert sorted(optim.__all__) == sorted(NAMES)
+    assert set(NAMES) <= set(optim.__all__)  # and the newer optimizers, tested elsewhere
     for name in optim.__all__:
         doc = getattr(optim, name).__doc__
         for section in ("Parameters", "Notes", "References"):

@@ -1,0 +1,259 @@
+"""helpers.training.fit_copies: N copies trained side by side equal N separate fit runs.
+
+Each case trains 3 copies (their own seeds, batch orders and learning rates, and a schedule)
+with fit_copies, and the same 3 networks one at a time with fit, in float64 and float32, and
+compares weights and histories. Muon and Adafactor couple the entries of a matrix: they pass
+only if fit_copies applies them per copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import optim
+from helpers.data import make_loader
+from helpers.training import fit, fit_copies
+
+SEEDS = (0, 1, 2)
+LRS = (0.05, 0.02, 0.1)
+NUM_EPOCHS = 3
+#: float64 differs from separate runs by the rounding of batched against single matmuls
+TOLERANCE = {
+    torch.float64: {"rtol": 1e-10, "atol": 1e-12},
+    torch.float32: {"rtol": 5e-5, "atol": 5e-6},
+}
+
+OPTIMIZERS = {
+    "torch SGD momentum": functools.partial(torch.optim.SGD, momentum=0.9),
+    "torch Adam": torch.optim.Adam,
+    "torch AdamW": functools.partial(torch.optim.AdamW, weight_decay=0.1),
+    "torch RMSprop": torch.optim.RMSprop,
+    "torch NAdam": torch.optim.NAdam,
+    "torch Adafactor": torch.optim.Adafactor,
+    "torch Muon": torch.optim.Muon,
+    "helpers SGD nesterov": functools.partial(optim.SGD, momentum=0.9, nesterov=True),
+    "helpers Adam": optim.Adam,
+    "helpers AdamW": functools.partial(optim.AdamW, weight_decay=0.1),
+    "helpers RMSprop": optim.RMSprop,
+    "helpers NAdam": optim.NAdam,
+    "helpers Adagrad": optim.Adagrad,
+}
+MATRIX_ONLY = {"torch Muon"}
+
+
+def _data(dtype):
+    generator = torch.Generator().manual_seed(7)
+    X = torch.randn(60, 4, generator=generator, dtype=dtype)
+    y = (X[:, 0] * X[:, 1] > 0).long()
+    return X, y
+
+
+def _model(seed: int, dtype, bias: bool = True) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(4, 8, bias=bias), nn.Tanh(), nn.Linear(8, 2, bias=bias))
+    return model.to(dtype)
+
+
+def _loaders(X, y):
+    return [make_loader(X, y, batch_size=20, seed=seed) for seed in SEEDS]
+
+
+def _halving(optimizer):
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5**epoch)
+
+
+@pytest.mark.parametrize(
+    "lrs", [LRS, (0.05,) * 3, (0.05, 0.1, 0.05)], ids=["own lrs", "shared lr", "two lrs"]
+)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_side_by_side_equals_one_at_a_time(name, dtype, lrs):
+    X, y = _data(dtype)
+    loss_fn = nn.CrossEntropyLoss()
+    bias = name not in MATRIX_ONLY
+    make = OPTIMIZERS[name]
+
+    together = [_model(seed, dtype, bias) for seed in SEEDS]
+    histories = fit_copies(
+        together,
+        loss_fn,
+        make,
+        _loaders(X, y),
+        NUM_EPOCHS,
+        hyperparameters=[{"lr": lr} for lr in lrs],
+        scheduler=_halving,
+        val_data=(X, y),
+    )
+    moved = [
+        not torch.equal(p, q)
+        for p, q in zip(together[0].parameters(), _model(0, dtype, bias).parameters(), strict=True)
+    ]
+    assert all(moved)
+    for seed, lr, model, history in zip(SEEDS, lrs, together, histories, strict=True):
+        alone = _model(seed, dtype, bias)
+        opt = make(alone.parameters(), lr=lr)
+        loader = make_loader(X, y, batch_size=20, seed=seed)
+        expected = fit(
+            alone, loss_fn, opt, loader, NUM_EPOCHS, scheduler=_halving(opt), val_data=(X, y)
+        )
+        for got, want in zip(model.parameters(), alone.parameters(), strict=True):
+            torch.testing.assert_close(got, want, **TOLERANCE[dtype])
+        for field in ("batch_loss", "train_loss", "val_loss", "lr"):
+            torch.testing.assert_close(
+                torch.tensor(getattr(history, field)),
+                torch.tensor(getattr(expected, field)),
+                **TOLERANCE[dtype],
+            )
+        assert history.val_accuracy == pytest.approx(expected.val_accuracy)
+        assert history.best_epoch == expected.best_epoch
+        assert len(history.time) == NUM_EPOCHS
+
+
+def test_a_diverging_copy_stops_and_the_others_go_on():
+    X, y = _data(torch.float64)
+    loss_fn = nn.MSELoss()
+    target = y.double()[:, None]
+    models = [nn.Linear(4, 1).double() for _ in SEEDS]
+    histories = fit_copies(
+        models,
+        loss_fn,
+        torch.optim.SGD,
+        [[(X, target)]] * 3,
+        20,
+        hyperparameters=[{"lr": 0.1}, {"lr": 50.0}, {"lr": 0.01}],
+    )
+    assert [h.diverged for h in histories] == [False, True, False]
+    assert len(histories[1].train_loss) < 20 == len(histories[0].train_loss)
+    frozen = [p.detach().clone() for p in models[1].parameters()]
+    assert all(math.isfinite(v) for v in histories[0].train_loss)
+    assert histories[0].train_loss[-1] < histories[0].train_loss[0]
+    assert all(torch.equal(a, b) for a, b in zip(frozen, models[1].parameters(), strict=True))
+
+
+def _valid():
+    X, y = _data(torch.float64)
+    return {
+        "models": [_model(s, torch.float64) for s in SEEDS],
+        "loss_fn": nn.CrossEntropyLoss(),
+        "optimizer": torch.optim.SGD,
+        "train_loaders": _loaders(X, y),
+        "num_epochs": 1,
+        "hyperparameters": [{"lr": 0.1}] * 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "pattern"),
+    [
+        ({"models": []}, "models"),
+        ({"train_loaders": []}, "train_loaders"),
+        ({"hyperparameters": [{"lr": 0.1}]}, "hyperparameters"),
+        ({"num_epochs": 0}, "num_epochs"),
+        ({"scheduler": lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt)}, "scheduler"),
+    ],
+)
+def test_bad_arguments_name_themselves(change, pattern):
+    kwargs = {**_valid(), **change}
+    with pytest.raises((ValueError, TypeError), match=pattern):
+        fit_copies(**kwargs)
+
+
+def test_copies_of_different_shapes_or_batch_counts_are_refused():
+    kwargs = _valid()
+    kwargs["models"] = [*kwargs["models"][:2], nn.Linear(4, 2).double()]
+    with pytest.raises(ValueError, match="models"):
+        fit_copies(**kwargs)
+    kwargs = _valid()
+    X, y = _data(torch.float64)
+    kwargs["train_loaders"] = [*kwargs["train_loaders"][:2], make_loader(X, y, batch_size=30)]
+    with pytest.raises(ValueError, match="train_loaders"):
+        fit_copies(**kwargs)
+    kwargs = _valid()
+    kwargs["models"] = [nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2)).double() for _ in SEEDS]
+    with pytest.raises(ValueError, match="BatchNorm"):
+        fit_copies(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "lrs", "groups"),
+    [
+        (torch.optim.Adam, (0.1,) * 3, 1),  # stacked, one group
+        (functools.partial(optim.SGD, momentum=0.9), (0.1, 0.2, 0.1), 2),  # a group per lr
+        (torch.optim.Muon, (0.1,) * 3, 3),  # orthogonalizes each copy's matrix: per copy
+        (torch.optim.Adafactor, (0.1,) * 3, 3),  # factors each copy's matrix: per copy
+        (lambda groups: torch.optim.Adam(groups), (0.1,) * 3, 3),  # unknown: per copy
+    ],
+)
+def test_copies_are_stacked_only_for_elementwise_optimizers(optimizer, lrs, groups):
+    from helpers.training import _Copies
+
+    models = [_model(seed, torch.float64, bias=False) for seed in SEEDS]
+    copies = _Copies(models, [{"lr": lr} for lr in lrs], optimizer)
+    assert copies.stacked == (groups < len(SEEDS))
+    assert len(copies.param_groups) == groups
+    for k, model in enumerate(models):  # the forward pass sees every copy in its place
+        for name, weight in model.named_parameters():
+            assert torch.equal(copies.weights()[name][k], weight)
+
+
+class _CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 3, kernel_size=3, padding=1)
+        self.head = nn.Linear(3 * 4 * 4, 2)
+
+    def forward(self, X):
+        h = nn.functional.max_pool2d(self.conv(X).relu(), 2)
+        return self.head(h.flatten(1))
+
+
+class _Transformer(nn.Module):
+    """A one-layer causal character model: tokens (batch, length) -> logits per position."""
+
+    def __init__(self, vocab=5, width=8, length=6):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.layer = nn.TransformerEncoderLayer(width, 2, 16, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(length))
+
+    def forward(self, tokens):
+        return self.head(self.layer(self.embed(tokens), src_mask=self.mask, is_causal=True))
+
+
+def _next_token_loss(logits, targets):
+    return nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
+
+
+@pytest.mark.parametrize("kind", ["cnn", "transformer"])
+def test_side_by_side_equals_one_at_a_time_for_a_cnn_and_a_transformer(kind):
+    generator = torch.Generator().manual_seed(3)
+    if kind == "cnn":
+        X = torch.randn(24, 1, 8, 8, generator=generator, dtype=torch.float64)
+        y = torch.randint(0, 2, (24,), generator=generator)
+        make, loss_fn = _CNN, nn.CrossEntropyLoss()
+    else:
+        X = torch.randint(0, 5, (24, 6), generator=generator)
+        y = torch.roll(X, -1, dims=1)
+        make, loss_fn = _Transformer, _next_token_loss
+
+    def model(seed):
+        torch.manual_seed(seed)
+        return make().double()
+
+    together = [model(seed) for seed in SEEDS]
+    loaders = [make_loader(X, y, batch_size=8, seed=seed) for seed in SEEDS]
+    fit_copies(together, loss_fn, torch.optim.Adam, loaders, 2, hyperparameters=[{"lr": 0.01}] * 3)
+    for seed, trained in zip(SEEDS, together, strict=True):
+        alone = model(seed)
+        opt = torch.optim.Adam(alone.parameters(), lr=0.01)
+        fit(alone, loss_fn, opt, make_loader(X, y, batch_size=8, seed=seed), 2)
+        for got, want in zip(trained.parameters(), alone.parameters(), strict=True):
+            # attention's batched kernels round differently; Adam magnifies the rounding of
+            # weights whose gradients are near zero: float64, but not to the last 1e-12
+            torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
