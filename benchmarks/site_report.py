@@ -13,7 +13,9 @@ URIs are part of the HTML); the shared theme, scripts and MathJax are counted on
 size of the whole site.
 
 Budgets (COURSE.md and the site issue): every page under 1.5 MB and the whole site under
-25 MB (facts: also enforced by tests/site/test_site_budgets.py); every notebook under 20 s, all
+25 MB (facts: also enforced by tests/site/test_site_budgets.py); the PDF of the book, a
+download of its own that no page loads, is counted apart from the site, under 40 MB
+(tests/site/test_site_pages.py); every notebook under 20 s, all
 notebooks together under 3 minutes, on a quiet 2-core CPU (timings: checked here only, since
 they depend on the machine and its load). Prints PASS/FAIL lines and exits
 with status 1 if a budget is broken.
@@ -37,11 +39,14 @@ ENV_PICKLE = BUILD_DIR / ".doctrees" / "environment.pickle"
 MB = 1_000_000
 PAGE_BUDGET = 1.5 * MB
 SITE_BUDGET = 25 * MB
+PDF_BUDGET = 40 * MB  # the whole book as one PDF (_build/html/pdf/), apart from the site
 NOTEBOOK_BUDGET = 20.0  # seconds, every notebook
 TOTAL_BUDGET = 180.0  # seconds, all notebooks together
 
 # Folders of _build/html that hold assets, not pages.
-NOT_PAGES = ("_static", "_sources", "_images", "_downloads")
+NOT_PAGES = ("_static", "_sources", "_images", "_downloads", "pdf")
+# The folder of the book's PDF: published with the site, budgeted on its own (PDF_BUDGET).
+PDF_FOLDER = "pdf"
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,18 @@ def page_weights(html_dir: Path = HTML_DIR) -> list[PageWeight]:
 
 
 def site_bytes(html_dir: Path = HTML_DIR) -> int:
-    """Size of everything a web server would publish: all files under ``html_dir``."""
-    return sum(p.stat().st_size for p in html_dir.rglob("*") if p.is_file())
+    """Size of what a web server publishes for the pages: all files under ``html_dir`` but
+    the book's PDF (see :func:`pdf_bytes`)."""
+    return sum(
+        p.stat().st_size
+        for p in html_dir.rglob("*")
+        if p.is_file() and p.relative_to(html_dir).parts[0] != PDF_FOLDER
+    )
+
+
+def pdf_bytes(html_dir: Path = HTML_DIR) -> int:
+    """Size of the book's PDF (0 if the build printed none)."""
+    return sum(p.stat().st_size for p in (html_dir / PDF_FOLDER).glob("*.pdf"))
 
 
 def execution_times(env_pickle: Path = ENV_PICKLE) -> dict[str, dict]:
@@ -189,6 +204,8 @@ def report(html_dir: Path = HTML_DIR, env_pickle: Path = ENV_PICKLE) -> bool:
     total_site = site_bytes(html_dir)
     static = sum(p.stat().st_size for p in (html_dir / "_static").rglob("*") if p.is_file())
     print(f"{'whole site':<48} {_mb(total_site)}   (of which _static: {_mb(static).strip()})")
+    total_pdf = pdf_bytes(html_dir)
+    print(f"{'the book as a PDF (apart from the site)':<48} {_mb(total_pdf)}")
 
     print("\nBudgets")
     for doc, data in times.items():
@@ -210,6 +227,7 @@ def report(html_dir: Path = HTML_DIR, env_pickle: Path = ENV_PICKLE) -> bool:
         f"every page under 1.5 MB (heaviest: {heaviest.page}, {_mb(heaviest.total).strip()})",
     )
     check(total_site < SITE_BUDGET, f"whole site {_mb(total_site).strip()} (budget 25 MB)")
+    check(total_pdf < PDF_BUDGET, f"the PDF {_mb(total_pdf).strip()} (budget 40 MB)")
     return ok
 
 

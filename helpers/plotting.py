@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -33,8 +34,11 @@ __all__ = [
     "animation_html",
     "plot_contour",
     "plot_losses",
+    "plot_lr_sweep",
     "plot_path_1d",
     "plot_paths",
+    "plot_seed_band",
+    "plot_theory_and_measured",
     "set_style",
 ]
 
@@ -42,17 +46,27 @@ __all__ = [
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
 #: One marker per colour, so that lines stay distinct in greyscale.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
-#: Named figure sizes in inches, made to fit the site's text column, so that figure text is
-#: shown at about the size of body text: ``plt.subplots(1, 2, figsize=FIGSIZE["wide"])``.
+#: Named figure sizes in inches, made to fit the site's text column (688 px on a desktop): a
+#: figure is shown at 100 px per inch, so its text at 100/72 px per point, about the size of body
+#: text. ``plt.subplots(1, 2, figsize=FIGSIZE["wide"])``.
 FIGSIZE = {
     "single": (5.6, 3.6),  # one panel
-    "wide": (6.9, 3.0),  # two or three panels side by side
-    "tall": (6.9, 5.4),  # a 2-by-2 grid, or two rows of panels
+    "wide": (6.8, 3.0),  # two or three panels side by side
+    "tall": (6.8, 5.4),  # a 2-by-2 grid, or two rows of panels
 }
+#: Name of the PNG text field in which a displayed figure records its smallest text size.
+SMALLEST_TEXT_KEY = "Smallest text (pt)"
 
 
 def set_style() -> None:
-    """Apply the course's matplotlib style (palette, sizes, grid, high-DPI output)."""
+    """Apply the course's matplotlib style (palette, sizes, grid, high-DPI output).
+
+    Text sizes are chosen so that, in a figure of a :data:`FIGSIZE` size shown in the site's
+    column, no text is smaller than 80 % of the body text (tick labels and legends 10.5 pt, that
+    is 14.6 px at 100 px per figure inch, against 16 px body text). In Jupyter (and so on the
+    site) figures are shown as PNGs at twice their resolution, crisp on high-DPI screens, each
+    recording its smallest text size in points (``SMALLEST_TEXT_KEY``) for the site's tests.
+    """
     mpl.rcParams.update(
         {
             "axes.prop_cycle": mpl.cycler(color=COLORS),
@@ -60,19 +74,69 @@ def set_style() -> None:
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,
+            "font.size": 11,
             "axes.titlesize": 12,
             "axes.labelsize": 11,
-            "legend.fontsize": 9,
+            "xtick.labelsize": 10.5,
+            "ytick.labelsize": 10.5,
+            "legend.fontsize": 10.5,
+            "legend.title_fontsize": 10.5,
             "legend.framealpha": 0.9,
-            "figure.figsize": (7.0, 4.0),
+            "figure.titlesize": 12,
+            "figure.figsize": FIGSIZE["single"],
             "figure.dpi": 100,
-            "savefig.dpi": 100,
+            "savefig.dpi": 200,
+            "savefig.pad_inches": 0.05,
             "figure.constrained_layout.use": True,
             "lines.linewidth": 1.8,
             "lines.markersize": 4,
             "image.cmap": "viridis",
         }
     )
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and hasattr(shell, "display_formatter"):
+        if "inline" in mpl.get_backend(auto_select=False):
+            # Loading the inline backend sets its own PNG formatter: load it before ours.
+            import matplotlib_inline.backend_inline  # noqa: F401
+        png = shell.display_formatter.formatters["image/png"]
+        png.for_type(mpl.figure.Figure, _png_at_twice_the_resolution)
+
+
+def _png_at_twice_the_resolution(figure: mpl.figure.Figure):
+    """The figure as a PNG at twice its resolution, to be shown at its size (set_style).
+
+    The PNG has 256 colours (lines, text and fills look the same at twice the resolution, and
+    the file is about four times smaller) and records its smallest text size.
+    """
+    import io
+    from binascii import b2a_base64
+
+    from IPython.core.pylabtools import retina_figure
+    from PIL import Image, PngImagePlugin
+
+    figure.draw_without_rendering()  # sets the tick labels' texts
+    sizes = [
+        text.get_fontsize()
+        for text in figure.findobj(mpl.text.Text)
+        if text.get_visible() and text.get_text().strip()
+    ]
+    shown = retina_figure(figure)
+    if shown is None:  # an empty figure shows nothing
+        return None
+    png, size = shown
+    image = Image.open(io.BytesIO(png))
+    dpi = image.info.get("dpi", (200, 200))
+    info = PngImagePlugin.PngInfo()
+    if sizes:
+        info.add_text(SMALLEST_TEXT_KEY, f"{min(sizes):g}")
+    image = image.convert("RGBA")
+    if image.getchannel("A").getextrema()[0] == 255:  # opaque (the default white figure)
+        image = image.convert("RGB")
+    palette = image.quantize(256, method=Image.Quantize.FASTOCTREE)
+    out = io.BytesIO()
+    palette.save(out, "PNG", optimize=True, pnginfo=info, dpi=dpi)
+    return b2a_base64(out.getvalue(), newline=False).decode("ascii"), size
 
 
 def _closes_its_figures_on_error(function):
@@ -458,7 +522,7 @@ def animation_html(
     animation: FuncAnimation,
     alt: str,
     *,
-    dpi: float = 72,
+    dpi: float = 100,
     frame_format: str = "jpeg",
     default_mode: str | None = None,
 ):
@@ -478,8 +542,8 @@ def animation_html(
     alt : str
         What the animation shows, for learners who cannot see it.
     dpi : float
-        Resolution of the frames, 1 to 600 (72 dpi gives a 504 x 288 pixel frame at the
-        course's 7 x 4 inch figure size).
+        Resolution of the frames, 1 to 600. The default, 100, shows figure text at its
+        size on the page (100 px per figure inch, as :func:`set_style` shows figures).
     frame_format : {"jpeg", "png", "svg"}
         Image format of the frames.
     default_mode : {"once", "loop", "reflect"}, optional
@@ -515,3 +579,258 @@ def animation_html(
             stacklevel=2,
         )
     return HTML(player)
+
+
+# -- recurring figures: theory against measurement, seeds, learning-rate sweeps -------------
+
+
+def _series(name: str, series) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """``{label: (xs, ys)}``, each pair checked to be two 1-D arrays of the same length."""
+    check.check_mapping(name, series, "a dict of label to (x values, y values)")
+    checked = {}
+    for label, pair in series.items():
+        if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+            raise TypeError(f"Invalid {name}[{label!r}]: expected a pair (x values, y values)")
+        xs = check.to_array(f"{name}[{label!r}]", pair[0], ndim=1)
+        ys = check.to_array(f"{name}[{label!r}]", pair[1], ndim=1)
+        if len(xs) != len(ys):
+            raise ValueError(
+                f"Invalid {name}[{label!r}]: {len(xs)} x values for {len(ys)} y values"
+            )
+        checked[str(label)] = (xs, ys)
+    return checked
+
+
+def _finish(ax, *, xlog: bool, ylog: bool, xlabel: str, ylabel: str, title: str | None):
+    for name, value in (("xlog", xlog), ("ylog", ylog)):
+        check.check_bool(name, value)
+    for name, value in (("xlabel", xlabel), ("ylabel", ylabel)):
+        check.check_str(name, value)
+    check.check_str("title", title, optional=True)
+    if xlog:
+        ax.set_xscale("log")
+    if ylog:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+
+
+@_closes_its_figures_on_error
+def plot_theory_and_measured(
+    theory: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    measured: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    ax: plt.Axes | None = None,
+    *,
+    xlog: bool = False,
+    ylog: bool = False,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str | None = None,
+) -> plt.Axes:
+    """Formulas as lines and measurements as markers on them, one colour per pair.
+
+    Introduced in the chapter *The learning rate*. The i-th theory curve and the i-th
+    measured series share colour i (and the measured series marker i), so a reader sees at
+    a glance whether each measurement lies on its formula. A label starting with ``_``
+    stays out of the legend.
+
+    Parameters
+    ----------
+    theory : mapping of str to (x values, y values)
+        Label to a curve drawn as a thin line (use many x values: it is a formula).
+    measured : mapping of str to (x values, y values)
+        Label to measured points, drawn as markers without a line.
+    ax : matplotlib.axes.Axes, optional
+    xlog, ylog : bool
+        Log-scale axes.
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    curves = _series("theory", theory)
+    points = _series("measured", measured)
+    ax = _axes(ax)
+    for i, (label, (xs, ys)) in enumerate(curves.items()):
+        ax.plot(xs, ys, color=COLORS[i % len(COLORS)], linewidth=1.2, label=label)
+    for i, (label, (xs, ys)) in enumerate(points.items()):
+        ax.plot(
+            xs,
+            ys,
+            color=COLORS[i % len(COLORS)],
+            marker=MARKERS[i % len(MARKERS)],
+            markersize=7,
+            linestyle="none",
+            label=label,
+        )
+    _finish(ax, xlog=xlog, ylog=ylog, xlabel=xlabel, ylabel=ylabel, title=title)
+    if any(not label.startswith("_") for label in [*curves, *points]):
+        ax.legend(loc="best")
+    return ax
+
+
+def _per_seed(name: str, values, num_x: int) -> np.ndarray:
+    """``values`` as an array of shape ``(num_seeds, num_x)``."""
+    values = check.to_array(name, values, ndim=(1, 2))
+    values = values.reshape(1, -1) if values.ndim == 1 else values
+    if values.shape[1] != num_x or values.shape[0] == 0:
+        raise ValueError(
+            f"Invalid {name}: expected shape (num_seeds, {num_x}), got {values.shape}"
+        )
+    return values
+
+
+@_closes_its_figures_on_error
+def plot_seed_band(
+    x: Sequence[float],
+    values: Sequence[Sequence[float]],
+    ax: plt.Axes | None = None,
+    *,
+    label: str | None = None,
+    color: str = COLORS[0],
+    marker: str = MARKERS[0],
+    center: str = "median",
+    band: str = "range",
+) -> plt.Axes:
+    """Runs over several seeds: their median (or mean) as a line, their spread as a band.
+
+    Introduced in the chapter *Adaptive methods*. Call it once per method on the same
+    ``ax``; set the scales and labels on ``ax`` afterwards.
+
+    Parameters
+    ----------
+    x : sequence of float
+        The x values, shape ``(num_x,)``.
+    values : array_like
+        Shape ``(num_seeds, num_x)``: one row per seed.
+    ax : matplotlib.axes.Axes, optional
+    label : str, optional
+        Legend label of the line.
+    color, marker : str
+    center : {"median", "mean"}
+        What the line shows.
+    band : {"range", "std"}
+        The band: from the smallest to the largest seed, or the line ± one standard
+        deviation over the seeds.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    xs = check.to_array("x", x, ndim=1)
+    runs = _per_seed("values", values, len(xs))
+    check.check_str("label", label, optional=True)
+    if not mpl.colors.is_color_like(color):
+        raise ValueError(f"Invalid color: {color!r} is not a matplotlib colour")
+    check.check_choice("marker", marker, MARKERS)
+    check.check_choice("center", center, ["median", "mean"])
+    check.check_choice("band", band, ["range", "std"])
+    ax = _axes(ax)
+    line = np.median(runs, axis=0) if center == "median" else runs.mean(axis=0)
+    if band == "range":
+        low, high = runs.min(axis=0), runs.max(axis=0)
+    else:
+        spread = runs.std(axis=0)
+        low, high = line - spread, line + spread
+    ax.plot(xs, line, color=color, marker=marker, markevery=max(1, len(xs) // 12), label=label)
+    ax.fill_between(xs, low, high, color=color, alpha=0.2, linewidth=0)
+    if label is not None:
+        ax.legend(loc="best")
+    return ax
+
+
+@_closes_its_figures_on_error
+def plot_lr_sweep(
+    lrs: Sequence[float],
+    values: Sequence[float] | Sequence[Sequence[float]],
+    ax: plt.Axes | None = None,
+    *,
+    label: str | None = None,
+    seed_labels: Sequence[str] | None = None,
+    chosen: float | None = None,
+    chosen_label: str = "chosen learning rate",
+    color: str = COLORS[0],
+    marker: str = MARKERS[0],
+    ylog: bool = True,
+    xlabel: str = "learning rate η",
+    ylabel: str = "final loss",
+    title: str | None = None,
+) -> plt.Axes:
+    """A learning-rate sweep on a log axis, with the chosen learning rate marked.
+
+    Introduced in the chapter *The learning rate*. With one row of values the sweep is a
+    line; with one row per seed the line is their median, and each seed is drawn as a thin
+    line of its own colour (``seed_labels`` given) or the seeds' range as a band.
+
+    Parameters
+    ----------
+    lrs : sequence of float
+        The learning rates, shape ``(num_lrs,)``, all positive.
+    values : array_like
+        Shape ``(num_lrs,)`` or ``(num_seeds, num_lrs)``: the result of each run.
+    ax : matplotlib.axes.Axes, optional
+    label : str, optional
+        Legend label of the (median) line; default "median of n seeds" for several seeds.
+    seed_labels : sequence of str, optional
+        One label per seed: draw every seed as its own line.
+    chosen : float, optional
+        A learning rate to mark with a dotted vertical line.
+    chosen_label : str
+        Its legend label.
+    color, marker : str
+        Of the (median) line; black when the seeds are drawn in the palette's colours.
+    ylog : bool
+        Log-scale y axis.
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    rates = check.to_array("lrs", lrs, ndim=1, min_len=1)
+    if not np.all(rates > 0):
+        raise ValueError("Invalid lrs: learning rates must be positive (they go on a log axis)")
+    runs = _per_seed("values", values, len(rates))
+    check.check_str("label", label, optional=True)
+    if seed_labels is not None:
+        if isinstance(seed_labels, str) or not isinstance(seed_labels, Sequence):
+            raise TypeError("Invalid seed_labels: expected a list of str, one per seed")
+        if len(seed_labels) != len(runs):
+            raise ValueError(f"Invalid seed_labels: give one label per seed ({len(runs)})")
+        seed_labels = [check.check_str("seed_labels", s) for s in seed_labels]
+    if chosen is not None:
+        check.check_real("chosen", chosen, 0.0, np.inf, low_open=True, high_open=True)
+    check.check_str("chosen_label", chosen_label)
+    if not mpl.colors.is_color_like(color):
+        raise ValueError(f"Invalid color: {color!r} is not a matplotlib colour")
+    check.check_choice("marker", marker, MARKERS)
+    ax = _axes(ax)
+    if len(runs) == 1:
+        ax.plot(rates, runs[0], color=color, marker=marker, label=label)
+    else:
+        if label is None:
+            label = f"median of {len(runs)} seeds"
+        if seed_labels is not None:
+            for i, (run, seed_label) in enumerate(zip(runs, seed_labels, strict=True)):
+                ax.plot(
+                    rates,
+                    run,
+                    color=COLORS[i % len(COLORS)],
+                    marker="o",
+                    alpha=0.6,
+                    linewidth=1,
+                    label=seed_label,
+                )
+            color = "black"
+        else:
+            ax.fill_between(rates, runs.min(axis=0), runs.max(axis=0), color=color, alpha=0.2)
+        ax.plot(rates, np.median(runs, axis=0), color=color, marker=marker, label=label)
+    if chosen is not None:
+        ax.axvline(chosen, color="0.4", linestyle=":", linewidth=1.5, label=chosen_label)
+    _finish(ax, xlog=True, ylog=ylog, xlabel=xlabel, ylabel=ylabel, title=title)
+    if label is not None or seed_labels is not None or chosen is not None:
+        ax.legend(loc="best")
+    return ax

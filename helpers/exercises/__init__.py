@@ -35,7 +35,8 @@ __all__ = [
     "settings",
 ]
 
-#: The chapter modules, in the order of the book (``helpers.exercises.<name>``).
+#: The chapter modules, in the order of the book (``helpers.exercises.<name>``; the numbers
+#: are the order in which chapters were written, ``_toc.yml`` the order in which to read them).
 CHAPTERS = [
     "ch01_gradient_descent",
     "ch02_learning_rate",
@@ -43,8 +44,12 @@ CHAPTERS = [
     "ch04_momentum",
     "ch05_adaptive_methods",
     "ch06_adam",
+    "ch12_modern_optimizers",
     "ch07_lr_schedules",
+    "ch11_stable_training",
     "ch08_regularization",
+    "ch13_scaling_out",
     "ch09_comparing_optimizers",
+    "ch14_benchmarking",
     "ch10_beyond_first_order",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpers import schedules
 from helpers.data import two_moons
 from helpers.exercises.core import (
     CORRECT,
@@ -32,39 +33,40 @@ __all__ = ["QUESTIONS", "____", "make_problem", "q1", "q2", "q3", "q4", "q5"]
 # ---------------------------------------------------------------------------------------------
 
 
-def warmup_cosine(step, total_steps, warmup_steps, base_lr, min_lr):
-    if step < warmup_steps:
-        # linear warmup, base_lr at its last step
-        return base_lr * (step + 1) / warmup_steps
+def warmup_cosine_lr(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        # linear warmup from start_factor * lr0, reaching lr0 at t = warmup_steps
+        return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
     # from 0 to 1
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)
     cosine = (1 + math.cos(math.pi * progress)) / 2  # from 1 to 0
-    return min_lr + (base_lr - min_lr) * cosine
+    return lr_min + (lr0 - lr_min) * cosine
 
 
 def _schedule_variant(
-    step,
-    total,
+    t,
+    lr0,
     warmup,
-    base,
+    total,
     low,
+    start_factor,
     *,
-    start=1,
+    from_zero=False,
+    early=False,
     cosine_from=True,
     half=True,
     floor=True,
     rising=False,
 ):
-    if step < warmup:
-        return base * (step + start) / warmup
-    if cosine_from:
-        progress = (step - warmup) / (total - warmup)
-    else:
-        progress = step / total
+    if t < warmup:
+        if from_zero:
+            return lr0 * t / warmup
+        return lr0 * (start_factor + (1 - start_factor) * (t + early) / warmup)
+    progress = (t - warmup) / (total - warmup) if cosine_from else t / total
     shape = (1 - math.cos(math.pi * progress)) if rising else (1 + math.cos(math.pi * progress))
     if half:
         shape /= 2
-    return (low + (base - low) * shape) if floor else base * shape
+    return (low + (lr0 - low) * shape) if floor else lr0 * shape
 
 
 def _sched(**changes):
@@ -73,19 +75,19 @@ def _sched(**changes):
 
 def _q1_cases():
     cases = []
-    for step in (0, 4, 9, 10, 30, 55, 99):
+    for t in (0, 4, 9, 10, 30, 55, 99):
         cases.append(
             Case(
-                (step, 100, 10, 0.1, 0.001),
-                label=f"For step = {step} (total_steps = 100, warmup_steps = 10, base_lr = 0.1, "
-                "min_lr = 0.001)",
+                (t, 0.1, 10, 100, 0.001, 0.01),
+                label=f"For t = {t} (lr0 = 0.1, warmup_steps = 10, total_steps = 100, "
+                "lr_min = 0.001, start_factor = 0.01)",
             )
         )
-    for step in (0, 25):
+    for t in (0, 25):
         cases.append(
             Case(
-                (step, 50, 0, 0.5, 0.0),
-                label=f"For step = {step} without warmup (total_steps = 50, base_lr = 0.5)",
+                (t, 0.5, 0, 50, 0.0, 0.01),
+                label=f"For t = {t} without warmup (lr0 = 0.5, total_steps = 50)",
             )
         )
     return cases
@@ -93,47 +95,54 @@ def _q1_cases():
 
 q1 = FunctionQuestion(
     "q1",
-    reference=warmup_cosine,
+    reference=warmup_cosine_lr,
+    expected=schedules.warmup_cosine_lr,  # the course's schedule, equal to torch's
     cases=_q1_cases,
     rtol=1e-9,
     atol=1e-12,
     mistakes=[
         (
-            _sched(start=0),
-            "The warmup starts at 0: at step 0 the learning rate would be zero and the first "
-            "update would do nothing. Use (step + 1) / warmup_steps, which reaches base_lr "
-            "on the last warmup step.",
+            _sched(from_zero=True),
+            "The warmup starts at 0: at t = 0 the learning rate would be zero and the first "
+            "update would do nothing. It starts at start_factor * lr0.",
+        ),
+        (
+            _sched(early=True),
+            "The warmup arrives one step early: it reaches lr0 at t = warmup_steps, the first "
+            "step of the cosine, as torch's LinearLR does, not on the last warmup step.",
         ),
         (
             _sched(cosine_from=False),
             "The cosine phase starts after the warmup: measure progress as "
-            "(step - warmup_steps) / (total_steps - warmup_steps).",
+            "(t - warmup_steps) / (total_steps - warmup_steps).",
         ),
         (_sched(half=False), "Halve the cosine term: (1 + cos(π p)) / 2 goes from 1 to 0."),
         (
             _sched(floor=False),
-            "The schedule ends at min_lr, not 0: min_lr + (base_lr - min_lr) * ...",
+            "The schedule ends at lr_min, not 0: lr_min + (lr0 - lr_min) * ...",
         ),
         (
             _sched(rising=True),
-            "The cosine should fall from base_lr to min_lr: use 1 + cos, not 1 - cos.",
+            "The cosine should fall from lr0 to lr_min: use 1 + cos, not 1 - cos.",
         ),
     ],
     hints=[
-        "Two phases. For `step < warmup_steps`: `base_lr * (step + 1) / warmup_steps`.",
-        "Afterwards, with `p = (step - warmup_steps) / (total_steps - warmup_steps)`: "
-        "`min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * p)) / 2`.",
+        "Two phases. For `t < warmup_steps`: "
+        "`lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)`.",
+        "Afterwards, with `p = (t - warmup_steps) / (total_steps - warmup_steps)`: "
+        "`lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * p)) / 2`.",
     ],
     explanation=r"""
-        The warmup climbs linearly to `base_lr` in `warmup_steps` steps; the cosine then
-        glides from `base_lr` down to `min_lr`, slowly at first, fastest in the middle and
-        slowly again at the end. For `warmup_steps >= 1`, the same schedule in PyTorch is
-        `SequentialLR(optimizer, [LinearLR(optimizer, 1 / warmup_steps, 1.0, warmup_steps - 1),
-        CosineAnnealingLR(optimizer, total_steps - warmup_steps, min_lr)], [warmup_steps])`;
-        without warmup (`warmup_steps = 0`, where `1 / warmup_steps` is undefined) it is
-        `CosineAnnealingLR(optimizer, total_steps, min_lr)` alone.
+        The warmup climbs linearly from `start_factor * lr0` to `lr0` in `warmup_steps` steps;
+        the cosine then glides from `lr0` down to `lr_min`, slowly at first, fastest in the
+        middle and slowly again at the end. It is `helpers.schedules.warmup_cosine_lr`, the
+        schedule of the chapter, and in PyTorch
+        `SequentialLR(optimizer, [LinearLR(optimizer, start_factor, total_iters=warmup_steps),
+        CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps, eta_min=lr_min)],
+        milestones=[warmup_steps])`; without warmup (`warmup_steps = 0`) it is
+        `CosineAnnealingLR(optimizer, total_steps, lr_min)` alone.
     """,
-    success="warmup, then a cosine from base_lr to min_lr.",
+    success="warmup from start_factor * lr0, then a cosine from lr0 to lr_min.",
 )
 
 # ---------------------------------------------------------------------------------------------

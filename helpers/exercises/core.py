@@ -83,12 +83,14 @@ INCORRECT = "incorrect"
 NOT_ATTEMPTED = "not attempted"
 ERROR = "error"
 
-# Colour, icon and label of each kind of feedback (colours readable on light and dark pages).
+# Colour, icon and label of each kind of feedback. The colours are the site theme's CSS
+# variables (light and dark mode), with a fallback for Jupyter; the label mixes the colour with
+# the text colour, so it keeps its contrast on either background.
 _LOOK = {
-    CORRECT: ("#1a7f37", "\u2713", "Correct"),
-    INCORRECT: ("#cf222e", "\u2717", "Not quite"),
-    NOT_ATTEMPTED: ("#57606a", "\u25cb", "Not attempted yet"),
-    ERROR: ("#bc4c00", "!", "Error"),
+    CORRECT: ("var(--pst-color-success, #1a7f37)", "\u2713", "Correct"),
+    INCORRECT: ("var(--pst-color-danger, #cf222e)", "\u2717", "Not quite"),
+    NOT_ATTEMPTED: ("var(--pst-color-text-muted, #57606a)", "\u25cb", "Not attempted yet"),
+    ERROR: ("var(--pst-color-warning, #bc4c00)", "!", "Error"),
 }
 
 
@@ -156,9 +158,11 @@ class Feedback:
     def _repr_html_(self) -> str:
         colour, icon, label = _LOOK[self.status]
         return (
-            f'<div style="border-left: 4px solid {colour}; background: {colour}1a; '
+            f'<div class="checker-feedback" style="border-left: 4px solid {colour}; '
+            f"background: color-mix(in srgb, {colour} 10%, transparent); "
             f'padding: 0.45em 0.9em; margin: 0.3em 0; border-radius: 3px; line-height: 1.5">'
-            f'<strong style="color: {colour}">{icon} {label}:</strong> '
+            f'<strong style="color: color-mix(in srgb, {colour} 60%, '
+            f'var(--pst-color-text-base, currentColor))">{icon} {label}:</strong> '
             f"{_inline_html(self.message)}</div>"
         )
 

@@ -650,38 +650,46 @@ WRONG["ch06_adam.q5"] = [
 # --- ch07: learning-rate schedules ---------------------------------------------------------
 
 
-def warmup_from_zero(step, total_steps, warmup_steps, base_lr, min_lr):
-    if step < warmup_steps:
-        return base_lr * step / warmup_steps
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
+def warmup_from_zero(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        return lr0 * t / warmup_steps
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
 
-def cosine_over_total(step, total_steps, warmup_steps, base_lr, min_lr):
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps)) / 2
+def warmup_one_step_early(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        return lr0 * (start_factor + (1 - start_factor) * (t + 1) / warmup_steps)
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * progress)) / 2
 
 
-def cosine_without_half(step, total_steps, warmup_steps, base_lr, min_lr):
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress))
+def cosine_over_total(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
+    return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * t / total_steps)) / 2
 
 
-def cosine_to_zero(step, total_steps, warmup_steps, base_lr, min_lr):
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return base_lr * (1 + math.cos(math.pi * progress)) / 2
+def cosine_without_half(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)
+    return lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * progress))
+
+
+def cosine_to_zero(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+    if t < warmup_steps:
+        return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)
+    return lr0 * (1 + math.cos(math.pi * progress)) / 2
 
 
 WRONG["ch07_lr_schedules.q1"] = [
     ((warmup_from_zero,), "starts at 0"),
+    ((warmup_one_step_early,), "one step early"),
     ((cosine_over_total,), "starts after the warmup"),
     ((cosine_without_half,), "Halve"),
-    ((cosine_to_zero,), "ends at min_lr"),
+    ((cosine_to_zero,), "ends at lr_min"),
 ]
 
 WRONG["ch07_lr_schedules.q2"] = [
@@ -1068,4 +1076,349 @@ WRONG["ch10_beyond_first_order.q5"] = [
     (("a",), "never the Hessian"),
     (("c",), "torch.optim.LBFGS"),
     (("d",), "far fewer steps"),
+]
+
+# --- ch14: benchmarking optimizers ---------------------------------------------------------
+
+
+def ttt_last_crossing(steps, metrics, target):
+    below = [s for s, m in zip(steps, metrics, strict=True) if m <= target]
+    return below[-1] if below else math.inf
+
+
+def ttt_strict(steps, metrics, target):
+    for s, m in zip(steps, metrics, strict=True):
+        if m < target:
+            return s
+    return math.inf
+
+
+def ttt_index(steps, metrics, target):
+    for i, m in enumerate(metrics):
+        if m <= target:
+            return i
+    return math.inf
+
+
+def ttt_minus_one(steps, metrics, target):
+    for s, m in zip(steps, metrics, strict=True):
+        if m <= target:
+            return s
+    return -1
+
+
+WRONG["ch14_benchmarking.q1"] = [
+    ((ttt_last_crossing,), "first"),
+    ((ttt_strict,), "<="),
+    ((ttt_index,), "not its position"),
+    ((ttt_minus_one,), "math.inf"),
+]
+
+
+def pwt_min_of_medians(times):
+    return min(np.median(study) for study in times)
+
+
+def pwt_fastest_of_all(times):
+    return np.min(times)
+
+
+def pwt_mean(times):
+    return np.mean([min(study) for study in times])
+
+
+WRONG["ch14_benchmarking.q2"] = [
+    ((pwt_min_of_medians,), "within"),
+    ((pwt_fastest_of_all,), "lucky"),
+    ((pwt_mean,), "median"),
+]
+
+WRONG["ch14_benchmarking.q3"] = [
+    ((0.75, 0.5), "all 5 workloads"),
+    ((0.8, 0.4), "tau = 2"),
+    ((0.6, 0.2), "at most tau"),
+]
+
+WRONG["ch14_benchmarking.q4"] = [
+    ((1.7, 1.78), "Divide the area by 4 - 1 = 3"),
+    ((2.8333 / 4, 2.9667 / 4), "all 5 workloads"),
+]
+
+WRONG["ch14_benchmarking.q5"] = [
+    (("a",), "only 3 values"),
+    (("c",), "3 learning rates"),
+    (("d",), "not to cluster"),
+]
+
+# --- ch13: scaling out -------------------------------------------------------------------------
+
+
+def accumulate_without_dividing(model, loss_fn, X, y, k):
+    model.zero_grad()
+    for X_j, y_j in zip(X.chunk(k), y.chunk(k), strict=True):
+        loss_fn(model(X_j), y_j).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
+def accumulate_without_zeroing(model, loss_fn, X, y, k):
+    for X_j, y_j in zip(X.chunk(k), y.chunk(k), strict=True):
+        (loss_fn(model(X_j), y_j) / k).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
+def accumulate_zeroing_each_time(model, loss_fn, X, y, k):
+    for X_j, y_j in zip(X.chunk(k), y.chunk(k), strict=True):
+        model.zero_grad()
+        (loss_fn(model(X_j), y_j) / k).backward()
+    return torch.cat([p.grad.flatten() for p in model.parameters()])
+
+
+WRONG["ch13_scaling_out.q1"] = [
+    ((accumulate_without_dividing,), "k times too large"),
+    ((accumulate_without_zeroing,), "old gradient"),
+    ((accumulate_zeroing_each_time,), "Only the last micro-batch"),
+]
+
+
+def lars_without_decay(w, g, trust_coefficient, weight_decay):
+    if w.norm() == 0 or g.norm() == 0:
+        return 1.0
+    return (trust_coefficient * w.norm() / g.norm()).item()
+
+
+def lars_upside_down(w, g, trust_coefficient, weight_decay):
+    denominator = g.norm() + weight_decay * w.norm()
+    if w.norm() == 0 or denominator == 0:
+        return 1.0
+    return (trust_coefficient * denominator / w.norm()).item()
+
+
+def lars_without_eta(w, g, trust_coefficient, weight_decay):
+    denominator = g.norm() + weight_decay * w.norm()
+    if w.norm() == 0 or denominator == 0:
+        return 1.0
+    return (w.norm() / denominator).item()
+
+
+WRONG["ch13_scaling_out.q2"] = [
+    ((lars_without_decay,), "denominator"),
+    ((lars_upside_down,), "upside down"),
+    ((lars_without_eta,), "trust coefficient"),
+]
+
+
+def step_with_the_sum(params, worker_grads, lr):
+    return [p - lr * sum(grads[i] for grads in worker_grads) for i, p in enumerate(params)]
+
+
+def step_without_communication(params, worker_grads, lr):
+    return [p - lr * g for p, g in zip(params, worker_grads[0], strict=True)]
+
+
+def step_divided_by_parameters(params, worker_grads, lr):
+    return [
+        p - lr * sum(grads[i] for grads in worker_grads) / len(params)
+        for i, p in enumerate(params)
+    ]
+
+
+WRONG["ch13_scaling_out.q3"] = [
+    ((step_with_the_sum,), "number of workers"),
+    ((step_without_communication,), "its own gradient only"),
+    ((step_divided_by_parameters,), "not the number of parameters"),
+]
+
+
+def lr_square_root(step, base_lr, base_batch, batch, warmup_steps):
+    peak = base_lr * (batch / base_batch) ** 0.5
+    if step < warmup_steps:
+        return base_lr + (peak - base_lr) * step / warmup_steps
+    return peak
+
+
+def lr_warmup_from_zero(step, base_lr, base_batch, batch, warmup_steps):
+    peak = base_lr * batch / base_batch
+    if step < warmup_steps:
+        return peak * step / warmup_steps
+    return peak
+
+
+def lr_without_warmup(step, base_lr, base_batch, batch, warmup_steps):
+    return base_lr * batch / base_batch
+
+
+WRONG["ch13_scaling_out.q4"] = [
+    ((lr_square_root,), "square-root rule"),
+    ((lr_warmup_from_zero,), "not from 0"),
+    ((lr_without_warmup,), "climb to the peak"),
+]
+
+WRONG["ch13_scaling_out.q5"] = [
+    (("a",), "break"),
+    (("c",), "accumulation"),
+    (("d",), "curvature"),
+]
+
+# --- ch12: optimizers of the last five years -----------------------------------------------
+
+
+def lion_sign_of_momentum(w, m, grad, lr, beta1, beta2, weight_decay):
+    m = beta2 * m + (1 - beta2) * grad
+    w = w - lr * (np.sign(m) + weight_decay * w)
+    return w, m
+
+
+def lion_without_sign(w, m, grad, lr, beta1, beta2, weight_decay):
+    c = beta1 * m + (1 - beta1) * grad
+    w = w - lr * (c + weight_decay * w)
+    m = beta2 * m + (1 - beta2) * grad
+    return w, m
+
+
+def lion_decay_without_lr(w, m, grad, lr, beta1, beta2, weight_decay):
+    c = beta1 * m + (1 - beta1) * grad
+    w = w - lr * np.sign(c) - weight_decay * w
+    m = beta2 * m + (1 - beta2) * grad
+    return w, m
+
+
+WRONG["ch12_modern_optimizers.q1"] = [
+    ((lion_sign_of_momentum,), "interpolation"),
+    ((lion_without_sign,), r"\*sign\*"),
+    ((lion_decay_without_lr,), "multiplied by the learning rate"),
+]
+
+
+def newton_schulz_elementwise(G, steps, a, b, c):
+    X = G / np.linalg.norm(G)
+    for _ in range(steps):
+        A = X * X
+        X = a * X + (b * A + c * A * A) * X
+    return X
+
+
+def newton_schulz_unnormalized(G, steps, a, b, c):
+    X = G
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X
+
+
+WRONG["ch12_modern_optimizers.q2"] = [
+    ((newton_schulz_elementwise,), "matrix products"),
+    ((newton_schulz_unnormalized,), "Frobenius norm"),
+]
+
+
+def factored_without_division(V):
+    return V.mean(axis=1, keepdims=True) @ V.mean(axis=0, keepdims=True)
+
+
+def factored_root(V):
+    R, C = V.mean(axis=1, keepdims=True), V.mean(axis=0, keepdims=True)
+    return np.sqrt(R @ C / R.mean())
+
+
+WRONG["ch12_modern_optimizers.q3"] = [
+    ((factored_without_division,), "scale\\s+twice"),
+    ((factored_root,), "root"),
+]
+
+
+def sam_norm_per_tensor(g_weight, g_bias, rho):
+    return rho * g_weight / np.linalg.norm(g_weight), rho * g_bias / np.linalg.norm(g_bias)
+
+
+def sam_downhill(g_weight, g_bias, rho):
+    norm = np.sqrt(np.sum(g_weight**2) + np.sum(g_bias**2))
+    return -rho * g_weight / norm, -rho * g_bias / norm
+
+
+WRONG["ch12_modern_optimizers.q4"] = [
+    ((sam_norm_per_tensor,), "all the parameters at once"),
+    ((sam_downhill,), "worst"),
+]
+
+WRONG["ch12_modern_optimizers.q5"] = [
+    (("a",), "halves the state"),
+    (("c",), "no memory is\\s+saved"),
+    (("d",), "base optimizer keeps"),
+]
+
+# --- ch11: stable training ----------------------------------------------------------------
+
+
+def clip_always_rescale(grads, max_norm):
+    total_norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return [g * max_norm / total_norm for g in grads], total_norm
+
+
+def clip_each_tensor(grads, max_norm):
+    clipped = []
+    for g in grads:
+        norm = np.linalg.norm(g)
+        clipped.append(g * min(max_norm / (norm + 1e-6), 1.0))
+    total_norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    return clipped, total_norm
+
+
+def clip_norm_after(grads, max_norm):
+    total_norm = math.sqrt(sum(float(np.sum(g**2)) for g in grads))
+    clipped = [g * min(max_norm / (total_norm + 1e-6), 1.0) for g in grads]
+    return clipped, math.sqrt(sum(float(np.sum(g**2)) for g in clipped))
+
+
+def clip_sum_of_norms(grads, max_norm):
+    total_norm = sum(np.linalg.norm(g) for g in grads)
+    return [g * min(max_norm / (total_norm + 1e-6), 1.0) for g in grads], total_norm
+
+
+WRONG["ch11_stable_training.q1"] = [
+    ((clip_always_rescale,), "never larger than 1"),
+    ((clip_each_tensor,), "all\\* gradients"),
+    ((clip_norm_after,), "before"),
+    ((clip_sum_of_norms,), "not the sum"),
+]
+
+WRONG["ch11_stable_training.q2"] = [
+    ((2 / 512, math.sqrt(2 / 768)), "variance"),
+    ((math.sqrt(1 / 512), math.sqrt(2 / 768)), "twice the variance"),
+    ((math.sqrt(2 / 512), math.sqrt(6 / 768)), "xavier_uniform_"),
+    ((math.sqrt(2 / 512), math.sqrt(2 / 512)), "He's formula"),
+]
+
+
+def warmup_from_zero(t, lr0, warmup_steps, start_factor):
+    if t >= warmup_steps:
+        return lr0
+    return lr0 * t / warmup_steps
+
+
+def warmup_off_by_one(t, lr0, warmup_steps, start_factor):
+    if t >= warmup_steps:
+        return lr0
+    return lr0 * (start_factor + (1 - start_factor) * (t + 1) / warmup_steps)
+
+
+def warmup_no_cap(t, lr0, warmup_steps, start_factor):
+    return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
+
+
+WRONG["ch11_stable_training.q3"] = [
+    ((warmup_from_zero,), "not 0"),
+    ((warmup_off_by_one,), "\\(t \\+ 1\\)"),
+    ((warmup_no_cap,), "keep growing"),
+]
+
+WRONG["ch11_stable_training.q4"] = [
+    (("a",), "last to show it"),
+    (("c",), "far above"),
+    (("d",), "Depth does not revive"),
+]
+
+WRONG["ch11_stable_training.q5"] = [
+    ((1000.0 - 2 * 100 * 0.999**100 / (1 - 0.999**100), 0.2), "not 1 / \\(1 - β₂\\)"),
+    ((1999.0, 0.2), "the limit"),
+    ((1999 - 2 * 100 * 0.999**100 / (1 - 0.999**100), 0.0464), "square root"),
 ]

@@ -157,21 +157,25 @@ def test_adam_first_step_and_memory():
     assert state_bytes == 2 * 1010 * 4
 
 
-def test_warmup_cosine_matches_torch_schedulers():
-    total, warmup, base, low = 100, 10, 0.1, 0.001
+def test_warmup_cosine_solution_is_the_course_schedule_and_torchs():
+    total, warmup, lr0, low, start = 100, 10, 0.1, 0.001, 0.01
     p = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([p], lr=base)
+    optimizer = torch.optim.SGD([p], lr=lr0)
     scheduler = torch.optim.lr_scheduler.SequentialLR(
         optimizer,
         [
-            torch.optim.lr_scheduler.LinearLR(optimizer, 1 / warmup, 1.0, warmup - 1),
+            torch.optim.lr_scheduler.LinearLR(optimizer, start, total_iters=warmup),
             torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total - warmup, low),
         ],
         [warmup],
     )
-    for step in range(total):
-        assert ch07.warmup_cosine(step, total, warmup, base, low) == pytest.approx(
-            optimizer.param_groups[0]["lr"], rel=1e-9
+    for t in range(total):
+        torch_lr = optimizer.param_groups[0]["lr"]
+        assert ch07.warmup_cosine_lr(t, lr0, warmup, total, low, start) == pytest.approx(
+            torch_lr, rel=1e-9
+        )
+        assert ch07.q1.expected(t, lr0, warmup, total, low, start) == pytest.approx(
+            torch_lr, rel=1e-9
         )
         optimizer.step()
         scheduler.step()

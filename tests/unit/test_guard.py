@@ -236,16 +236,16 @@ def test_a_list_of_tensors_that_require_grad_gets_clear_feedback():
 
 
 def test_float32_answers_are_accepted_at_float32_precision():
-    def warmup_cosine(step, total_steps, warmup_steps, base_lr, min_lr):
-        step = torch.tensor(step, dtype=torch.float32)
-        if step < warmup_steps:
-            return base_lr * (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / (total_steps - warmup_steps)
-        return min_lr + (base_lr - min_lr) * (1 + torch.cos(math.pi * progress)) / 2
+    def warmup_cosine_lr(t, lr0, warmup_steps, total_steps, lr_min, start_factor):
+        t = torch.tensor(t, dtype=torch.float32)
+        if t < warmup_steps:
+            return lr0 * (start_factor + (1 - start_factor) * t / warmup_steps)
+        progress = (t - warmup_steps) / (total_steps - warmup_steps)
+        return lr_min + (lr0 - lr_min) * (1 + torch.cos(math.pi * progress)) / 2
 
-    assert ch07.q1.check(warmup_cosine).status == CORRECT
+    assert ch07.q1.check(warmup_cosine_lr).status == CORRECT
     # ... but a float32 answer with a real mistake is still wrong.
-    feedback = ch07.q1.check(lambda *a: torch.tensor(warmup_cosine(*a).item() * 1.001))
+    feedback = ch07.q1.check(lambda *a: torch.tensor(warmup_cosine_lr(*a).item() * 1.001))
     assert feedback.status == INCORRECT
 
 

@@ -26,6 +26,7 @@ The numbers of probes per outcome are printed at the end of the module (``-s`` s
 from __future__ import annotations
 
 import collections
+import functools
 import importlib
 import math
 import random
@@ -47,9 +48,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import helpers
-from helpers import data, notebook, objectives, optim, plotting, schedules, training
+from helpers import (
+    data,
+    distributed,
+    interactive,
+    notebook,
+    objectives,
+    optim,
+    plotting,
+    schedules,
+    training,
+)
 from helpers.exercises import CHAPTERS, core
 from helpers.exercises import settings as checker_settings
+from helpers.optim import muon, sam
+from tests.unit import benchmark_probes
 
 # The thread method: each probe below has its own SIGALRM alarm, which would cancel
 # pytest-timeout's signal timer.
@@ -219,6 +232,20 @@ def _fit_kwargs():
         "early_stopping": None,
         "diverge_factor": 1e3,
         "progress": False,
+        "callbacks": [training.TrainingDiagnostics()],
+    }
+
+
+def _fit_copies_kwargs():
+    return {
+        "models": [_model(), _model()],
+        "loss_fn": torch.nn.CrossEntropyLoss(),
+        "optimizer": optim.SGD,
+        "train_loaders": [_loader(), _loader()],
+        "hyperparameters": [{"lr": 0.1}, {"lr": 0.2}],
+        "scheduler": None,
+        "val_data": _xy(8),
+        "diverge_factor": 1e3,
     }
 
 
@@ -247,6 +274,17 @@ def _animation():
 
 def _param():
     return torch.zeros(2, requires_grad=True)
+
+
+def _param_with_grad():
+    p = torch.zeros(2, requires_grad=True)
+    p.grad = torch.tensor([3.0, -4.0])
+    return p
+
+
+def _relu_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
 
 
 @dataclass
@@ -320,6 +358,12 @@ SPECS = [
         aliases={"lr": "learning rate"},
     ),
     Spec("training.fit", training.fit, _fit_kwargs),
+    # num_epochs fixed: a huge valid one would just train for long (tested in test_fit_copies)
+    Spec(
+        "training.fit_copies",
+        lambda **kwargs: training.fit_copies(num_epochs=2, **kwargs),
+        _fit_copies_kwargs,
+    ),
     Spec("training.lr_find", training.lr_find, _lr_find_kwargs),
     Spec(
         "training.evaluate",
@@ -340,6 +384,37 @@ SPECS = [
         "EarlyStopping.restore",
         _method(training.EarlyStopping, "restore"),
         lambda: {"model": _model()},
+    ),
+    Spec(
+        "training.clip_grad_norm",
+        training.clip_grad_norm,
+        lambda: {"parameters": [_param_with_grad()], "max_norm": 1.0, "norm_type": 2.0},
+    ),
+    Spec(
+        "training.clip_grad_value",
+        training.clip_grad_value,
+        lambda: {"parameters": [_param_with_grad()], "clip_value": 0.5},
+    ),
+    Spec("training.TrainingDiagnostics", training.TrainingDiagnostics, dict),
+    Spec(
+        "TrainingDiagnostics.on_train_begin",
+        _method(training.TrainingDiagnostics, "on_train_begin"),
+        lambda: {"model": _relu_model()},
+    ),
+    Spec(
+        "TrainingDiagnostics.on_after_backward",
+        _method(training.TrainingDiagnostics, "on_after_backward"),
+        lambda: {"model": _relu_model()},
+    ),
+    Spec(
+        "TrainingDiagnostics.on_step_end",
+        _method(training.TrainingDiagnostics, "on_step_end"),
+        lambda: {"model": _relu_model()},
+    ),
+    Spec(
+        "TrainingDiagnostics.on_train_end",
+        _method(training.TrainingDiagnostics, "on_train_end"),
+        lambda: {"model": _relu_model()},
     ),
     Spec(
         "training.divergence_threshold",
@@ -438,6 +513,80 @@ SPECS = [
             "default_mode": "once",
         },
         makes_figures=True,
+    ),
+    Spec(
+        "plotting.plot_theory_and_measured",
+        plotting.plot_theory_and_measured,
+        lambda: {
+            "theory": {"t": ([1.0, 2.0, 3.0], [1.0, 0.5, 0.25])},
+            "measured": {"m": ([1.0, 3.0], [1.0, 0.25])},
+            "ax": None,
+            "xlog": False,
+            "ylog": True,
+            "xlabel": "x",
+            "ylabel": "y",
+            "title": "t",
+        },
+        makes_figures=True,
+    ),
+    Spec(
+        "plotting.plot_seed_band",
+        plotting.plot_seed_band,
+        lambda: {
+            "x": [0.0, 1.0, 2.0],
+            "values": [[1.0, 0.5, 0.2], [1.0, 0.6, 0.3]],
+            "ax": None,
+            "label": "a",
+            "color": "C0",
+            "marker": "o",
+            "center": "median",
+            "band": "range",
+        },
+        makes_figures=True,
+    ),
+    Spec(
+        "plotting.plot_lr_sweep",
+        plotting.plot_lr_sweep,
+        lambda: {
+            "lrs": [0.01, 0.1, 1.0],
+            "values": [[1.0, 0.5, 2.0], [1.1, 0.4, 3.0]],
+            "ax": None,
+            "label": "median",
+            "seed_labels": ["a", "b"],
+            "chosen": 0.1,
+            "chosen_label": "chosen",
+            "color": "C0",
+            "marker": "o",
+            "ylog": True,
+            "xlabel": "lr",
+            "ylabel": "loss",
+            "title": "t",
+        },
+        makes_figures=True,
+    ),
+    # interactive
+    Spec(
+        "interactive.Slider",
+        interactive.Slider,
+        lambda: {
+            "label": "learning rate",
+            "values": [0.1, 0.2, 0.3],
+            "initial": 0.2,
+            "fmt": ".2g",
+        },
+    ),
+    Spec(
+        "interactive.slider_figure",
+        interactive.slider_figure,
+        lambda: {
+            "objective": objectives.quadratic(),
+            "run": lambda lr: _path() * lr,
+            "sliders": {"lr": interactive.Slider("learning rate", [0.5, 1.0])},
+            "alt": "paths",
+            "title": "t",
+            "loss_label": "loss",
+            "levels": 3,
+        },
     ),
     # schedules
     Spec(
@@ -577,6 +726,7 @@ _OPTIMIZER_HYPER = {
     "NAdam": {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "momentum_decay": 4e-3},
     "Adamax": {"lr": 2e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
     "Adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6, "weight_decay": 0.0},
+    "RAdam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0},
 }
 _TORCH_WORDS = {"params": "optimizer|param|iterable", "lr": "learning rate|lr"}
 
@@ -599,6 +749,137 @@ for _name, _hyper in _OPTIMIZER_HYPER.items():
         )
     )
 
+# The optimizers of the chapter *Optimizers of the last five years*, and its two functions.
+_MODERN_HYPER = {
+    "Lion": {"lr": 1e-3, "betas": (0.9, 0.99), "weight_decay": 0.0},
+    "ScheduleFreeAdamW": {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8, "warmup_steps": 2},
+    "Muon": {"lr": 0.02, "momentum": 0.95, "ns_coefficients": (3.4, -4.7, 2.0), "ns_steps": 5},
+    "Adafactor": {"lr": 0.01, "beta2_decay": -0.8, "eps": (None, 1e-3), "d": 1.0},
+    "SAM": {"base_optimizer": torch.optim.SGD, "rho": 0.05, "perturb_eps": 1e-12},
+}
+
+
+def _matrix():
+    return torch.zeros(2, 2, requires_grad=True)
+
+
+for _name, _hyper in _MODERN_HYPER.items():
+    _cls = getattr(optim, _name)
+    SPECS.append(
+        Spec(
+            f"optim.{_name}",
+            _cls,
+            lambda h=_hyper: {"params": [_matrix()], **h},
+            aliases=_TORCH_WORDS,
+        )
+    )
+    SPECS.append(
+        Spec(
+            f"optim.{_name}.add_param_group",
+            _method(lambda c=_cls, h=_hyper: c([_matrix()], **h), "add_param_group"),
+            lambda: {"param_group": {"params": [_matrix()]}},
+            aliases={"param_group": "param_group|param group|params|parameters"},
+        )
+    )
+SPECS.append(Spec("muon.Muon", optim.Muon, lambda: {"params": [_matrix()]}, aliases=_TORCH_WORDS))
+SPECS.append(Spec("muon.newton_schulz", muon.newton_schulz, lambda: {"G": torch.ones(3, 2)}))
+SPECS.append(
+    Spec(
+        "sam.SAM",
+        optim.SAM,
+        lambda: {"params": [_matrix()], "base_optimizer": torch.optim.SGD},
+        aliases=_TORCH_WORDS,
+    )
+)
+SPECS.append(
+    Spec(
+        "sam.sharpness",
+        sam.sharpness,
+        lambda: {
+            "model": torch.nn.Linear(2, 1),
+            "loss_fn": torch.nn.functional.mse_loss,
+            "X": torch.ones(4, 2),
+            "y": torch.zeros(4, 1),
+            "num_iters": 3,
+        },
+    )
+)
+
+# The chapter *Scaling out*: LARS and LAMB, and helpers.distributed. The workers that need a
+# process group run here in a world of one process (an in-process store, no sockets).
+for _name, _hyper in {
+    "LARS": {"lr": 0.1, "weight_decay": 0.0, "momentum": 0.9, "trust_coefficient": 1e-3},
+    "LAMB": {"lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0, "eps": 1e-6},
+}.items():
+    _cls = getattr(optim, _name)
+    SPECS.append(
+        Spec(
+            f"optim.{_name}",
+            _cls,
+            lambda h=_hyper: {"params": [_matrix()], **h},
+            aliases=_TORCH_WORDS,
+        )
+    )
+    SPECS.append(
+        Spec(
+            f"optim.{_name}.add_param_group",
+            _method(lambda c=_cls, h=_hyper: c([_matrix()], **h), "add_param_group"),
+            lambda: {"param_group": {"params": [_matrix()]}},
+            aliases={"param_group": "param_group|param group|params|parameters"},
+        )
+    )
+
+
+def _in_a_world_of_one(worker):
+    def call(**kwargs):
+        if not torch.distributed.is_initialized():
+            store = torch.distributed.HashStore()
+            torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+        return worker(**kwargs)
+
+    call.__name__ = worker.__name__
+    return call
+
+
+def _training_kwargs():
+    X, y = _xy(8)
+    return {"X": X, "y": y, "sizes": [2, 3, 2], "seed": 0, "lr": 0.1, "local_batch_size": 8}
+
+
+SPECS += [
+    Spec(
+        "distributed.launch",
+        distributed.launch,
+        lambda: {"worker": torch.distributed.get_rank, "nprocs": 1, "timeout": 60.0, "port": None},
+    ),
+    Spec("distributed.make_model", distributed.make_model, lambda: {"sizes": [2, 3], "seed": 0}),
+    Spec(
+        "distributed.run_tasks",
+        distributed.run_tasks,
+        lambda: {"tasks": [functools.partial(distributed.make_model, [2, 2])]},
+    ),
+    Spec(
+        "distributed.train_single_process",
+        distributed.train_single_process,
+        lambda: {**_training_kwargs(), "epochs": 1, "world_size": 2},
+    ),
+    Spec(
+        "distributed.train_data_parallel",
+        _in_a_world_of_one(distributed.train_data_parallel),
+        lambda: {**_training_kwargs(), "epochs": 1},
+    ),
+    Spec(
+        "distributed.train_by_hand",
+        _in_a_world_of_one(distributed.train_by_hand),
+        lambda: {**_training_kwargs(), "epochs": 1},
+    ),
+    Spec(
+        "distributed.time_communication",
+        _in_a_world_of_one(distributed.time_communication),
+        lambda: {"widths": [4], "local_batch_size": 8, "repeats": 1},
+    ),
+]
+
 # Plain records: dataclasses that hold results and validate nothing by design (their
 # fields are filled by helpers' own functions); checked by the valid call only.
 RECORDS = {
@@ -608,7 +889,14 @@ RECORDS = {
         np.ones(2), np.ones(2), np.ones(2), 1.0
     ),
     "data.Split": lambda: data.Split(*_xy(), *_xy(), 2),
+    "data.Batches": lambda: data.Batches(*_xy(), 4, True, torch.Generator()),  # make_loader's
+    "interactive.SliderFigure": lambda: interactive.SliderFigure("<div></div>", [], "a figure"),
 }
+RECORDS["distributed.LaunchResult"] = lambda: distributed.LaunchResult([0], 1.0, 2.0)
+RECORDS["distributed.WorkerError"] = lambda: distributed.WorkerError("worker 0 of 1 failed")
+# helpers.benchmark (the chapter *Benchmarking optimizers*): probes in benchmark_probes.py
+SPECS += [Spec(*probe) for probe in benchmark_probes.PROBES]
+RECORDS.update(benchmark_probes.RECORDS)
 
 # The exercise framework's authoring classes: constructed by the chapter modules, never by
 # a learner; every question they make is probed through its check() below.
@@ -619,7 +907,8 @@ AUTHORING |= {"ValueQuestion"}
 def test_every_public_callable_has_a_probe():
     covered = {spec.name for spec in SPECS} | set(RECORDS)
     missing = []
-    for module in (objectives, training, data, plotting, schedules, optim, notebook):
+    modules = (objectives, training, data, plotting, schedules, optim, notebook, interactive)
+    for module in (*modules, muon, sam, distributed, *benchmark_probes.MODULES):
         short = module.__name__.split(".")[-1]
         for name in module.__all__:
             if callable(getattr(module, name)) and f"{short}.{name}" not in covered:
