@@ -22,15 +22,17 @@ SITE_NUMERICS := env -u ATEN_CPU_CAPABILITY MKL_CBWR=AVX2
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 LAB_ARGS ?=
 
-.PHONY: help book test unit lint lab serve bench dist clean
+.PHONY: help book test unit lint lab serve bench benchmark dist clean pdf
 
 help:
-	@echo "make book   build the website into _build/html (runs every notebook)"
+	@echo "make book   build the website into _build/html (runs changed notebooks; FORCE=1: all)"
+	@echo "make pdf    print the built book into one PDF, _build/html/pdf/ (builds it if needed)"
 	@echo "make test   lint, unit tests, notebooks (nbval), site build and browser tests"
 	@echo "make unit   the fast unit tests of helpers (tests/unit), under a minute"
 	@echo "make lab    open Jupyter Lab in the project's environment (extra flags: LAB_ARGS=...)"
 	@echo "make serve  serve the built site on http://127.0.0.1:$(PORT)"
-	@echo "make bench  time the optimizers and the notebooks, weigh the pages, check the budgets"
+	@echo "make bench  time the optimizers, fit_copies and the notebooks, weigh the pages, check the budgets"
+	@echo "make benchmark  rerun the benchmarking chapter's study (AlgoPerf-style), about 30 min"
 	@echo "make dist   build the helpers wheel and sdist into dist/"
 	@echo "make clean  remove the build and caches (keeps .venv)"
 
@@ -41,9 +43,25 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 	touch $(STAMP)
 
+# make book executes only the notebooks whose code changed since the last build (cached in
+# _build/.jupyter_cache), and all of them when helpers/ changed (their hash is kept in
+# _build/.helpers-hash) or with FORCE=1. The tests always execute every notebook.
+HELPERS_HASH = $(shell cat pyproject.toml $$(find helpers -type f \( -name '*.py' -o -name '*.json' \) | sort) | sha256sum | cut -c1-16)
+FORCE ?=
+
 book: $(STAMP)
+	@if [ -n "$(FORCE)" ] || [ "$$(cat _build/.helpers-hash 2>/dev/null)" != "$(HELPERS_HASH)" ]; then \
+		echo "helpers changed (or FORCE): every notebook runs again"; \
+		rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
 	$(SITE_NUMERICS) $(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "$(HELPERS_HASH)" > _build/.helpers-hash
 	@echo "Open _build/html/index.html in a browser, or run: make serve"
+
+# The book build prints the PDF too, when Chromium is there (book/_ext/course_site.py);
+# this prints it again from the built pages, with the system's Chromium.
+pdf: $(STAMP)
+	@test -f _build/html/index.html || $(MAKE) book
+	$(PY) book/_ext/course_site.py pdf
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -64,7 +82,11 @@ serve:
 
 bench: $(STAMP)
 	$(PY) benchmarks/optim_step.py
+	$(PY) benchmarks/side_by_side.py
 	$(PY) benchmarks/site_report.py
+
+benchmark: $(STAMP)
+	nice -n 10 $(PY) benchmarks/benchmark_study.py
 
 dist: $(STAMP)
 	$(PY) -m build --no-isolation --outdir dist .

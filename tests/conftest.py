@@ -76,8 +76,11 @@ def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
 
 
 def site_pages() -> list[str]:
-    """Every page of the site (under _build/html): the toc in order, then search and index."""
-    return [f"{name}.html" for name in toc_docnames()] + ["search.html", "genindex.html"]
+    """Every page of the site (under _build/html): the toc in order, then search.
+
+    There is no general index: the API page (book/api.md) is the index of the helpers.
+    """
+    return [f"{name}.html" for name in toc_docnames()] + ["search.html"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -148,8 +151,8 @@ def build_env() -> dict[str, str]:
 
 
 def run_build() -> tuple[int, float]:
-    # A fresh build: no page left over from an older toc, every notebook executed.
-    for folder in ("html", ".doctrees", "jupyter_execute"):
+    # A fresh build: no page left over from an older toc, every notebook executed (no cache).
+    for folder in ("html", ".doctrees", "jupyter_execute", ".jupyter_cache"):
         shutil.rmtree(BUILD_DIR / folder, ignore_errors=True)
     start = time.perf_counter()
     with LOG_FILE.open("w") as log:
@@ -221,7 +224,7 @@ def toc_pages() -> list[str]:
 
 @pytest.fixture(scope="session")
 def all_pages() -> list[str]:
-    """Every page of the site: the toc's pages, then search.html and genindex.html."""
+    """Every page of the site: the toc's pages, then search.html."""
     return site_pages()
 
 

@@ -56,6 +56,27 @@
    (Binder, Colab; where they launch is set under ``launch_buttons``). Left empty, none of
    them is shown (the theme fails on repository and launch buttons without a URL).
 
+8. **Lighter icons.** The theme draws its icons with Font Awesome's 1.5 MB JavaScript, which
+   turns each icon into an SVG; the stylesheet and the solid web font that the theme also
+   loads draw the same icons. The script (and the preloads of the brands and regular fonts,
+   which no page uses) are dropped from every page, and the script from the site.
+
+9. **A favicon** (``_static/favicon.svg``, set as ``html_favicon``), and ``favicon.ico`` at
+   the site's root, where browsers look for one.
+
+10. **Small behaviours** (``_static/course.js``, on every page): wide equations and tables
+    that scroll sideways on a phone get a keyboard stop; search results show formulas as
+    text instead of raw TeX.
+
+11. **Titles on the execution-statistics page** instead of document paths.
+
+12. **The whole book as one PDF**, ``pdf/optimization-for-neural-networks.pdf``, printed by
+    the system's Chromium (Playwright drives it) from the built pages in reading order:
+    one document, every chapter on a new page, links between chapters kept as links inside
+    the PDF, solutions shown, the first frame of each animation, page numbers, and a PDF
+    outline from the headings. Run after the HTML build (``make pdf``, or
+    ``python book/_ext/course_site.py pdf``); the intro's ``{{ pdf_link }}`` links it.
+
 Configure in ``_config.yml``::
 
     sphinx:
@@ -69,6 +90,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -79,11 +101,20 @@ import zipfile
 from pathlib import Path
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.fileutil import copy_asset
 
-__all__ = ["MATHJAX_KEEP", "exercise_cells_for_site", "mathjax_source", "setup"]
+__all__ = [
+    "MATHJAX_KEEP",
+    "exercise_cells_for_site",
+    "mathjax_source",
+    "print_pdf",
+    "reading_order",
+    "setup",
+]
 
 MATHJAX_PATH = "mathjax/tex-chtml.js"
 # Paths (relative to MathJax's root) that are copied into _static/mathjax.
@@ -339,8 +370,40 @@ def _write_downloads(app: Sphinx, exception: Exception | None) -> None:
     build_archive(build_wheel(outdir), outdir)
 
 
+def pdf_enabled() -> bool:
+    """True if the build prints the PDF: Chromium and Playwright are there, COURSE_PDF != 0."""
+    import os
+
+    if os.environ.get("COURSE_PDF") == "0":
+        return False
+    return find_chromium() is not None and importlib.util.find_spec("playwright") is not None
+
+
+def pdf_link() -> str:
+    """The intro's ``{{ pdf_link }}``: a link to the PDF, or a note if this build has none."""
+    if not pdf_enabled():
+        return "a PDF (not made by this build of the site: <code>make pdf</code>)"
+    return f'<a href="../{PDF_FOLDER}/{PDF_NAME}" download>{PDF_NAME}</a>'
+
+
 def _download_substitutions(app: Sphinx, config) -> None:
-    config.myst_substitutions = {**download_links(), **(config.myst_substitutions or {})}
+    links = {**download_links(), "pdf_link": pdf_link()}
+    config.myst_substitutions = {**links, **(config.myst_substitutions or {})}
+
+
+def _write_pdf(app: Sphinx, exception: Exception | None) -> None:
+    # In a process of its own: Playwright's sync API refuses to run inside an event loop,
+    # and the notebooks' execution may have left one behind.
+    if exception is not None or app.builder.format != "html" or not pdf_enabled():
+        return
+    done = subprocess.run(
+        [sys.executable, __file__, "pdf", str(app.outdir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise ExtensionError(f"course_site: printing the PDF failed:\n{done.stderr[-3000:]}")
 
 
 def _repository_buttons(app: Sphinx, config) -> None:
@@ -353,6 +416,267 @@ def _repository_buttons(app: Sphinx, config) -> None:
         options["launch_buttons"] = {}
 
 
+class _ExecutionTableTitles(SphinxPostTransform):
+    """The execution-statistics table names each notebook by its title, not its path."""
+
+    default_priority = 9  # after myst-nb builds the table (8), before links are resolved (10)
+
+    def run(self, **kwargs) -> None:
+        titles = self.env.titles
+        base = posixpath.dirname(self.env.docname)
+        for table in self.document.findall(nodes.table):
+            for xref in table.findall(addnodes.pending_xref):
+                if xref.get("reftype") != "doc":
+                    continue
+                target = posixpath.normpath(posixpath.join(base, xref["reftarget"]))
+                if target in titles and xref.astext() == target:
+                    xref.children = [nodes.inline(text=titles[target].astext())]
+
+
+FONT_AWESOME_JS = re.compile(
+    r'\s*<script src="[^"]*_static/vendor/fontawesome/[^"]*/js/all\.min\.js[^"]*"></script>'
+)
+UNUSED_FONT_PRELOADS = re.compile(
+    r'\s*<link rel="preload" as="font"[^>]*fa-(brands|regular)-400\.woff2"\s*/?>'
+)
+
+
+def _slim_font_awesome(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
+        text = page.read_text()
+        slim = UNUSED_FONT_PRELOADS.sub("", FONT_AWESOME_JS.sub("", text))
+        if slim != text:
+            page.write_text(slim)
+    for script in (outdir / "_static" / "vendor" / "fontawesome").glob("*/js"):
+        shutil.rmtree(script)
+
+
+def _favicon_at_the_root(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    shutil.copy2(Path(__file__).parents[1] / "_static" / "favicon.ico", app.outdir)
+
+
+# -- the PDF ------------------------------------------------------------------------------
+
+PDF_FOLDER = "pdf"
+PDF_NAME = f"{ARCHIVE_NAME}.pdf"
+# Pages of the site that are not part of the book.
+NOT_IN_PDF = ("book/exec_stats",)
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
+
+# Runs in the first page: replaces its article with the articles of all pages, in order.
+ASSEMBLE_BOOK_JS = """
+async (pages) => {
+  const slug = page => page.replace(/\\.html$/, "").replace(/[^A-Za-z0-9]+/g, "-");
+  const inBook = new Map(pages.map(p => [new URL(p, document.baseURI).pathname, slug(p)]));
+  const root = new URL(document.documentElement.dataset.content_root || ".", location.href);
+  const sections = [];
+  for (const page of pages) {
+    const url = new URL(page, root);
+    const doc = new DOMParser().parseFromString(await (await fetch(url)).text(), "text/html");
+    const article = doc.querySelector("article.bd-article");
+    const id = slug(page);
+    // The first frame of each animation (its frames are in the script beside it).
+    for (const img of article.querySelectorAll("img[id^=_anim_img]")) {
+      const key = img.id.replace("_anim_img", "");
+      const script = [...article.querySelectorAll("script")].find(s => s.text.includes(key));
+      const frame = script && script.text.match(/frames\\[0\\]\\s*=\\s*"([^"]+)"/);
+      if (frame) img.setAttribute("src", frame[1]);
+    }
+    article.querySelectorAll("script, .anim-controls, .anim-buttons, form")
+        .forEach(e => e.remove());
+    for (const el of article.querySelectorAll("[src]")) {
+      const src = el.getAttribute("src");
+      if (!src.startsWith("data:")) el.src = new URL(src, url).href;
+    }
+    for (const el of article.querySelectorAll("[id]")) el.id = `${id}--${el.id}`;
+    for (const a of article.querySelectorAll("a[href]")) {
+      const target = new URL(a.getAttribute("href"), url);
+      if (target.origin !== location.origin) continue;  // a link to the web stays as it is
+      const chapter = inBook.get(target.pathname);
+      if (chapter) {
+        a.setAttribute("href", "#" + chapter + (target.hash ? `--${target.hash.slice(1)}` : ""));
+      } else {
+        a.removeAttribute("href");  // a file of the website, which the PDF does not have
+      }
+    }
+    const section = document.createElement("section");
+    section.className = "course-pdf-page";
+    section.id = id;
+    section.append(...article.childNodes);
+    sections.push(section);
+  }
+  document.title = document.querySelector("meta[property='og:site_name']")?.content
+      || document.title.split(/ [—–-] /).pop();
+  document.documentElement.dataset.theme = "light";
+  document.documentElement.dataset.mode = "light";
+  const main = document.querySelector("article.bd-article");
+  main.replaceChildren(...sections);
+  await Promise.all([...main.querySelectorAll("img")].map(img => img.complete ? null :
+      new Promise(resolve => { img.onload = img.onerror = resolve; })));
+  if (window.MathJax && MathJax.typesetPromise) {
+    MathJax.typesetClear();
+    await MathJax.typesetPromise([main]);
+  }
+  await document.fonts.ready;
+  return sections.length;
+}
+"""
+
+PRINT_CSS = """
+@page { size: A4; margin: 16mm 13mm 17mm 13mm; }
+html { font-size: 15px; }
+.bd-header, .bd-header-article, .bd-sidebar-primary, .bd-sidebar-secondary, .bd-footer,
+.bd-footer-article, .bd-footer-content, .prev-next-area, .headerlink, .copybtn, .toggle-button,
+.skip-link, #pst-back-to-top, .search-button-field, .sidebar-toggle,
+#jb-print-docs-body { display: none !important; }
+.bd-container, .bd-container__inner, .bd-page-width, .bd-main, .bd-content,
+.bd-main .bd-content .bd-article-container { max-width: none !important; padding: 0 !important;
+  margin: 0 !important; width: 100% !important; }
+.course-pdf-page + .course-pdf-page { break-before: page; }
+.course-pdf-page h1 { display: block !important; }  /* the theme prints its own title instead */
+h1, h2, h3 { break-after: avoid; }
+.cell_output img, mjx-container[display="true"], .admonition-title, tr { break-inside: avoid; }
+pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+.toggle-hidden { display: block !important; visibility: visible !important; }
+"""
+
+PDF_FOOTER = (
+    '<div style="font-size: 8px; width: 100%; text-align: center; color: #555;">'
+    '<span class="title"></span> · <span class="pageNumber"></span> / '
+    '<span class="totalPages"></span></div>'
+)
+
+
+def find_chromium() -> str | None:
+    """The system's Chromium: $CHROMIUM_PATH, /usr/bin/chromium or one on the PATH."""
+    import os
+
+    for candidate in (os.environ.get("CHROMIUM_PATH"), *CHROMIUM_CANDIDATES):
+        if candidate and (found := shutil.which(candidate)):
+            return found
+    return None
+
+
+def reading_order(html_dir: Path) -> list[str]:
+    """The book's pages (relative to ``html_dir``) in reading order: the "next" links."""
+    from html.parser import HTMLParser
+
+    class NextLink(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.next: str | None = None
+
+        def handle_starttag(self, tag, attrs) -> None:
+            a = dict(attrs)
+            if tag == "a" and "right-next" in (a.get("class") or "").split() and not self.next:
+                self.next = a.get("href")
+
+    index = (html_dir / "index.html").read_text()
+    page = posixpath.normpath(re.search(r'url=([^"\s]+)', index).group(1))
+    pages: list[str] = []
+    while page and page not in pages:
+        pages.append(page)
+        parser = NextLink()
+        parser.feed((html_dir / page).read_text())
+        if parser.next is None:
+            break
+        nxt = posixpath.normpath(posixpath.join(posixpath.dirname(page), parser.next))
+        page = nxt.split("#")[0]
+    return [p for p in pages if p.removesuffix(".html") not in NOT_IN_PDF]
+
+
+def print_pdf(html_dir: Path, out: Path, pages: list[str] | None = None) -> Path:
+    """Print the built site's pages (default: the whole book, in order) into one PDF.
+
+    Parameters
+    ----------
+    html_dir : Path
+        The built site (``_build/html``).
+    out : Path
+        The PDF to write.
+    pages : list of str, optional
+        Pages relative to ``html_dir``, in order; the first one must show formulas (it hosts
+        the others and typesets them). Default: :func:`reading_order`.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = find_chromium()
+    if chromium is None:
+        raise ExtensionError("course_site: no Chromium found to print the PDF (CHROMIUM_PATH)")
+    pages = pages or reading_order(html_dir)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(html_dir))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.set_default_timeout(300_000)
+            page.goto(base + pages[0], wait_until="networkidle")
+            page.add_style_tag(content=PRINT_CSS)
+            page.evaluate(ASSEMBLE_BOOK_JS, pages)
+            page.emulate_media(media="print")
+            page.pdf(
+                path=str(out),
+                format="A4",
+                print_background=True,
+                prefer_css_page_size=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=PDF_FOOTER,
+                outline=True,
+                tagged=True,
+            )
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python book/_ext/course_site.py pdf [HTML_DIR] [--pages PAGE ...]``: print the PDF."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Print the built book into one PDF.")
+    parser.add_argument("command", choices=["pdf"])
+    parser.add_argument("html_dir", nargs="?", type=Path, default=ROOT / "_build" / "html")
+    parser.add_argument("--pages", nargs="+", help="pages relative to HTML_DIR (default: all)")
+    parser.add_argument("--out", type=Path, help="default: HTML_DIR/pdf/" + PDF_NAME)
+    args = parser.parse_args(argv)
+    if not (args.html_dir / "index.html").is_file():
+        print(f"No built site in {args.html_dir}: run make book first", file=sys.stderr)
+        return 2
+    out = args.out or args.html_dir / PDF_FOLDER / PDF_NAME
+    print_pdf(args.html_dir, out, args.pages)
+    print(f"{out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def setup(app: Sphinx) -> dict:
     mathjax_source()  # fail early, with a clear message, if the package is missing
     app.connect("config-inited", _use_local_mathjax)
@@ -360,6 +684,12 @@ def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _download_substitutions)
     app.connect("build-finished", _write_downloads)
     app.connect("build-finished", _copy_mathjax)
+    app.connect("build-finished", _slim_font_awesome)
+    app.connect("build-finished", _favicon_at_the_root)
+    # Last: the PDF is printed from the finished pages (MathJax and icons in place).
+    app.connect("build-finished", _write_pdf, priority=900)
+    app.add_js_file("course.js", defer="defer")
+    app.add_post_transform(_ExecutionTableTitles)
     # After the other extensions have added their page scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", _drop_cdn_stylesheets)
@@ -370,3 +700,7 @@ def setup(app: Sphinx) -> dict:
         html=(_visit_citation_html, _depart_citation_html),
     )
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
