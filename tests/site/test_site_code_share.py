@@ -36,13 +36,12 @@ CODE_SHARE_LIMIT = 0.20
 #: it was listed (their figure and import cells are folded; harness cells are still to sort
 #: out). Such a chapter may not grow past its share; take it off once it meets the limit.
 NOT_YET_FOLDED = {
-    "book/01_gradient_descent.html": 0.23,  # all of it is teaching code
-    "book/07_lr_schedules.html": 0.41,
-    "book/09_comparing_optimizers.html": 0.41,
-    "book/11_stable_training.html": 0.45,
-    "book/12_modern_optimizers.html": 0.45,
-    "book/13_scaling_out.html": 0.43,
-    "book/14_benchmarking.html": 0.37,
+    "book/01_gradient_descent.html": 0.23,  # 22.3 %: all of it is teaching code
+    "book/07_lr_schedules.html": 0.33,  # 31.5 %
+    "book/09_comparing_optimizers.html": 0.35,  # 33.8 %
+    "book/11_stable_training.html": 0.33,  # 31.5 %
+    "book/12_modern_optimizers.html": 0.37,  # 35.3 %
+    "book/13_scaling_out.html": 0.36,  # 34.1 %
 }
 VIEWPORT = {"width": 1280, "height": 900}
 # The chapters with a slider figure, and how many sliders each has at least.
