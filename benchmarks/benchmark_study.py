@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/benchmark_study.py                   # the full study (make benchmark)
-    python benchmarks/benchmark_study.py --studies 1 --trials 2 --output /tmp/reduced.json
+    python benchmarks/benchmark_study.py --studies 1 --trials 2 --output reduced.json
 
 What it runs, in three stages:
 

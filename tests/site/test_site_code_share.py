@@ -10,9 +10,9 @@ the desktop size 1280 x 900:
   up (its script ran), and moving it from the keyboard changes the drawn path, the loss curve,
   the value shown next to it and the caption.
 
-Run it on a small site built with ``/work/tools/build_pages.sh`` (or any ``_build/html``)::
+Run it on any built site (from the repository's root, so that ``tests`` is importable)::
 
-    python tests/site/test_site_code_share.py /tmp/jb_tag/_build/html book/02_learning_rate.html
+    PYTHONPATH=. python tests/site/test_site_code_share.py _build/html book/02_learning_rate.html
 
 prints each page's code share and its tallest visible code cells.
 """
