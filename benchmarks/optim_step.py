@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the helpers next to this file
 from helpers import optim
+from helpers.models import mlp
 
 OPTIONS = {
     "SGD": dict(lr=0.01, momentum=0.9),
@@ -60,15 +61,9 @@ VARIANTS = {
 }
 
 
-def mlp() -> torch.nn.Module:
+def big_mlp() -> torch.nn.Module:
     """784-1024-256-10 MLP: 1,068,810 parameters in 6 tensors."""
-    return torch.nn.Sequential(
-        torch.nn.Linear(784, 1024),
-        torch.nn.ReLU(),
-        torch.nn.Linear(1024, 256),
-        torch.nn.ReLU(),
-        torch.nn.Linear(256, 10),
-    )
+    return mlp([784, 1024, 256, 10], seed=0)
 
 
 def many_small() -> torch.nn.Module:
@@ -76,7 +71,7 @@ def many_small() -> torch.nn.Module:
     return torch.nn.ModuleList(torch.nn.Linear(16, 16) for _ in range(200))
 
 
-MODELS = {"MLP 1.07M": mlp, "400 small": many_small}
+MODELS = {"MLP 1.07M": big_mlp, "400 small": many_small}
 
 
 def step_times(make_model, name, repeats, warmup):

@@ -9,6 +9,8 @@ training
     (``fit_copies``), early stopping, LR finder, gradient clipping and training diagnostics.
 data
     Small seeded data sets that ship with the packages, and reproducible loaders.
+models
+    Networks for the experiments (``mlp``), initialized from a seed of their own.
 plotting
     The course's figure style, contour plots with paths, loss curves, animations.
 optim

@@ -33,13 +33,19 @@ __all__ = [
 class Split:
     """Training and test tensors of a classification data set.
 
+    Introduced in the chapter *The learning rate*.
+
     Attributes
     ----------
-    X_train, X_test : torch.Tensor
-        Float32 features, shape ``(n, num_features)``, standardised with the training
-        set's mean and standard deviation.
-    y_train, y_test : torch.Tensor
-        Int64 class labels, shape ``(n,)``.
+    X_train : torch.Tensor
+        Float32 training features, shape ``(n, num_features)``, standardised with the
+        training set's mean and standard deviation.
+    X_test : torch.Tensor
+        Float32 test features, standardised with the training set's mean and deviation.
+    y_train : torch.Tensor
+        Int64 class labels of the training set, shape ``(n,)``.
+    y_test : torch.Tensor
+        Int64 class labels of the test set.
     num_classes : int
     """
 
@@ -58,6 +64,8 @@ class Split:
 def toy_regression() -> tuple[torch.Tensor, torch.Tensor]:
     """The worked example's data: ``x = 1, 2, 3, 4`` and ``y = 2x``.
 
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
+
     Returns
     -------
     x, y : torch.Tensor
@@ -71,6 +79,8 @@ def linear_data(
     n: int = 200, w: float = 2.0, b: float = 0.5, noise: float = 0.3, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Points ``y = w x + b + noise`` with ``x`` uniform in ``[-1, 1]``.
+
+    Introduced in the chapter *The learning rate*.
 
     Parameters
     ----------
@@ -104,6 +114,8 @@ def two_moons(
 ) -> Split:
     """Two interleaved half-moons (scikit-learn's ``make_moons``), split and standardised.
 
+    Introduced in the chapter *The learning rate*.
+
     Parameters
     ----------
     n_samples : int
@@ -130,6 +142,8 @@ def two_moons(
 
 def digits(test_size: float = 0.25, seed: int = 0) -> Split:
     """Scikit-learn's handwritten digits: 1797 images of 8x8 pixels, 10 classes.
+
+    Introduced in the chapter *The learning rate*.
 
     The images are flattened to 64 features. This small set ships with scikit-learn, so
     it works offline; it plays the role MNIST plays in larger courses.
@@ -188,11 +202,15 @@ class Batches:
     shuffle=shuffle, generator=torch.Generator().manual_seed(seed))`` (a unit test checks it),
     but each batch is one indexing of ``X`` and ``y`` instead of one per example followed by
     a stack, which is what makes a ``DataLoader`` slow for small models. Made by
-    :func:`make_loader`; introduced in the chapter on mini-batch SGD.
+    :func:`make_loader`. Introduced in the chapter *Batch, stochastic and mini-batch gradient
+    descent*.
 
     Attributes
     ----------
-    X, y : torch.Tensor
+    X : torch.Tensor
+        The inputs, one example per row.
+    y : torch.Tensor
+        The targets, one per example.
     batch_size : int
     shuffle : bool
     generator : torch.Generator
@@ -226,6 +244,8 @@ def make_loader(
     X: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool = True, seed: int = 0
 ) -> Batches:
     """Mini-batches of ``(X, y)``, reshuffled on every pass in a reproducible order.
+
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
 
     Parameters
     ----------

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import itertools
 import os
 import pickle
 import socket
@@ -49,12 +48,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from helpers import _checks as check
+from helpers.models import mlp
 
 __all__ = [
     "LaunchResult",
     "WorkerError",
     "launch",
-    "make_model",
     "run_tasks",
     "time_communication",
     "train_by_hand",
@@ -68,12 +67,17 @@ _JOIN_SECONDS = 5.0  # how long a worker may take to exit after it has sent its 
 
 
 class WorkerError(RuntimeError):
-    """A worker process failed; the message holds its traceback (or its exit code)."""
+    """A worker process failed; the message holds its traceback (or its exit code).
+
+    Introduced in the chapter *Scaling out*.
+    """
 
 
 @dataclass
 class LaunchResult:
     """What :func:`launch` returns.
+
+    Introduced in the chapter *Scaling out*.
 
     Attributes
     ----------
@@ -336,40 +340,9 @@ def run_tasks(tasks: Sequence[Callable]) -> list:
     return [task() for task in tasks]
 
 
-def make_model(sizes: Sequence[int], seed: int = 0) -> torch.nn.Sequential:
-    """A ReLU network with layer widths `sizes`, initialized from `seed`.
-
-    Introduced in the chapter *Scaling out*, where every worker builds the same network.
-
-    Parameters
-    ----------
-    sizes : sequence of int
-        Input width, hidden widths, output width; at least two entries.
-    seed : int
-        Seed of the initial weights.
-    """
-    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise check.ArgumentTypeError(
-            f"Invalid sizes: {check.short_repr(sizes)}; sizes must be a list of at least two "
-            "layer widths"
-        )
-    for i, width in enumerate(sizes):
-        check.check_int(f"sizes[{i}]", width, low=1, high=100_000)
-    check.check_int("seed", seed, low=0, high=2**32 - 1)
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(seed)
-        layers: list[torch.nn.Module] = []
-        for fan_in, fan_out in itertools.pairwise(sizes):
-            layers += [torch.nn.Linear(fan_in, fan_out), torch.nn.ReLU()]
-        return torch.nn.Sequential(*layers[:-1])
-    finally:
-        torch.random.set_rng_state(generator_state)
-
-
 def _check_training(X, y, sizes, seed, lr, local_batch_size, epochs, world_size) -> None:
     check.check_examples(X, y)
-    make_model(sizes, seed)  # checks sizes and seed
+    mlp(sizes, seed=seed)  # checks sizes and seed
     if X.ndim != 2 or X.shape[1] != sizes[0] or X.dtype != torch.float32:
         raise ValueError(
             f"Invalid X: X must be a float32 tensor of shape (examples, {sizes[0]}), "
@@ -411,7 +384,7 @@ def train_single_process(
     X, y : torch.Tensor
         Inputs and integer class labels.
     sizes : sequence of int
-        Layer widths of the network (:func:`make_model`).
+        Layer widths of the network (:func:`helpers.models.mlp`).
     seed : int
         Seed of the initial weights and of the samplers' shuffling.
     lr : float
@@ -430,7 +403,7 @@ def train_single_process(
         parameters, a list of tensors).
     """
     _check_training(X, y, sizes, seed, lr, local_batch_size, epochs, world_size)
-    model = make_model(sizes, seed)
+    model = mlp(sizes, seed=seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for epoch in range(epochs):
@@ -485,7 +458,7 @@ def train_data_parallel(X, y, *, sizes, seed=0, lr=0.1, local_batch_size=16, epo
         epoch) and ``rank``.
     """
     _check_training(X, y, sizes, seed, lr, local_batch_size, epochs, dist.get_world_size())
-    model = DistributedDataParallel(make_model(sizes, seed))  # broadcasts rank 0's weights
+    model = DistributedDataParallel(mlp(sizes, seed=seed))  # broadcasts rank 0's weights
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     loader = _local_loader(X, y, local_batch_size, seed)
     losses = []
@@ -520,7 +493,7 @@ def train_by_hand(X, y, *, sizes, seed=0, lr=0.1, local_batch_size=16, epochs=1)
     """
     world_size = dist.get_world_size()
     _check_training(X, y, sizes, seed, lr, local_batch_size, epochs, world_size)
-    model = make_model(sizes, seed)
+    model = mlp(sizes, seed=seed)
     for p in model.parameters():
         dist.broadcast(p.data, src=0)  # every rank starts from rank 0's weights
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -591,7 +564,7 @@ def time_communication(
     out = {"num_parameters": [], "compute_seconds": [], "allreduce_seconds": []}
     generator = torch.Generator().manual_seed(0)
     for width in widths:
-        model = make_model([64, width, width, 10], seed=0)
+        model = mlp([64, width, width, 10], seed=0)
         X = torch.randn(local_batch_size, 64, generator=generator)
         y = torch.randint(0, 10, (local_batch_size,), generator=generator)
         flat = torch.zeros(sum(p.numel() for p in model.parameters()))

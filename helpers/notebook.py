@@ -17,7 +17,7 @@ import torch
 
 from helpers._checks import check_int, to_real
 
-__all__ = ["GLUE_PREFIX", "glue", "round_down", "round_up"]
+__all__ = ["glue", "round_down", "round_up"]
 
 
 def _plain(value):
@@ -39,11 +39,13 @@ def _plain(value):
 
 # myst-nb reads glued values from display outputs with this prefix and metadata; writing
 # them here saves importing myst-nb (and docutils) in every chapter's kernel.
-GLUE_PREFIX = "application/papermill.record/"
+_GLUE_PREFIX = "application/papermill.record/"
 
 
 def glue(name: str, value):
     """Store ``value`` under ``name`` for the page's prose, and return it.
+
+    Introduced in the chapter *Gradient descent*.
 
     Parameters
     ----------
@@ -75,8 +77,8 @@ def glue(name: str, value):
     if get_ipython() is None:
         return value
     bundle, metadata = format_display_data(value)
-    metadata["scrapbook"] = {"name": name, "mime_prefix": GLUE_PREFIX}
-    display({GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
+    metadata["scrapbook"] = {"name": name, "mime_prefix": _GLUE_PREFIX}
+    display({_GLUE_PREFIX + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
     return value
 
 
@@ -92,6 +94,8 @@ def _round_significant(x, digits, direction) -> float:
 
 def round_up(x: float, digits: int = 2) -> float:
     """``x`` rounded up to ``digits`` significant digits: safe to quote as "at most", "below".
+
+    Introduced in the chapter *The learning rate*.
 
     Parameters
     ----------
@@ -109,5 +113,8 @@ def round_up(x: float, digits: int = 2) -> float:
 
 
 def round_down(x: float, digits: int = 2) -> float:
-    """``x`` rounded down, as :func:`round_up` rounds up: safe to quote as "at least"."""
+    """``x`` rounded down, as :func:`round_up` rounds up: safe to quote as "at least".
+
+    Introduced in the chapter *The learning rate*.
+    """
     return _round_significant(x, digits, math.floor)

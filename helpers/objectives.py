@@ -25,8 +25,6 @@ from helpers import _checks as check
 
 __all__ = [
     "Objective",
-    "beale",
-    "himmelblau",
     "parabola",
     "quadratic",
     "random_start",
@@ -38,6 +36,8 @@ __all__ = [
 @dataclass(frozen=True)
 class Objective:
     """A function to minimise, with what we know about it.
+
+    Introduced in the chapter *Gradient descent*.
 
     Parameters
     ----------
@@ -173,6 +173,8 @@ class Objective:
 def parabola(a: float = 1.0) -> Objective:
     """The 1-D parabola :math:`f(x) = a x^2`, minimum 0 at :math:`x = 0`.
 
+    Introduced in the chapter *Gradient descent*.
+
     Parameters
     ----------
     a : float
@@ -196,6 +198,8 @@ def parabola(a: float = 1.0) -> Objective:
 
 def quadratic(mu: float = 1.0, L: float = 10.0) -> Objective:
     """The 2-D quadratic bowl :math:`f(x, y) = \\tfrac12(\\mu x^2 + L y^2)`.
+
+    Introduced in the chapter *Gradient descent*.
 
     Its Hessian is ``diag(mu, L)``, so its condition number is ``kappa = L / mu``.
     ``mu == L`` gives a round bowl; ``L >> mu`` gives a long, narrow ravine along x.
@@ -229,6 +233,8 @@ def quadratic(mu: float = 1.0, L: float = 10.0) -> Objective:
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
     """Rosenbrock's banana valley :math:`f(x, y) = (a - x)^2 + b (y - x^2)^2`.
 
+    Introduced in the chapter *Adaptive methods*.
+
     The minimum 0 lies at :math:`(a, a^2)` at the end of a long, curved, flat valley.
 
     Parameters
@@ -253,53 +259,10 @@ def rosenbrock(a: float = 1.0, b: float = 100.0) -> Objective:
     )
 
 
-def beale() -> Objective:
-    """Beale's function, minimum 0 at (3, 0.5), with flat plateaus and sharp ridges.
-
-    Returns
-    -------
-    Objective
-    """
-    return Objective(
-        name="Beale",
-        formula=lambda x, y: (
-            (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
-        ),
-        dim=2,
-        minima=((3.0, 0.5),),
-        min_value=0.0,
-        xlim=(-4.5, 4.5),
-        ylim=(-4.5, 4.5),
-        log_levels=True,
-    )
-
-
-def himmelblau() -> Objective:
-    """Himmelblau's function :math:`(x^2 + y - 11)^2 + (x + y^2 - 7)^2`: four minima of value 0.
-
-    Returns
-    -------
-    Objective
-    """
-    return Objective(
-        name="Himmelblau",
-        formula=lambda x, y: (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2,
-        dim=2,
-        minima=(
-            (3.0, 2.0),
-            (-2.805118, 3.131312),
-            (-3.779310, -3.283186),
-            (3.584428, -1.848126),
-        ),
-        min_value=0.0,
-        xlim=(-5.0, 5.0),
-        ylim=(-5.0, 5.0),
-        log_levels=True,
-    )
-
-
 def saddle() -> Objective:
     """The saddle :math:`f(x, y) = x^2 - y^2`: a stationary point at the origin that is no minimum.
+
+    Introduced in the chapter *Gradient descent*.
 
     It is unbounded below, so ``minima`` is empty and ``min_value`` is ``-inf``.
 
@@ -327,8 +290,8 @@ def random_start(seed: int, center: Sequence[float], width: float = 1.0) -> torc
     """A starting point drawn uniformly from the square ``center ± width/2``, from ``seed``.
 
     Each seed has its own generator, so the starts do not depend on the global random
-    state, and the same seed gives the same start. Introduced in chapter 5 (adaptive
-    methods), where optimizers race on Rosenbrock from several starts.
+    state, and the same seed gives the same start. Introduced in the chapter *Adaptive
+    methods*, where optimizers race on Rosenbrock from several starts.
 
     Parameters
     ----------

@@ -42,13 +42,16 @@ __all__ = [
     "set_style",
 ]
 
-#: Okabe-Ito colour-blind-safe palette (black left out: it is kept for annotations).
+#: Okabe-Ito colour-blind-safe palette (black left out, kept for annotations). Introduced
+#: in the chapter *Gradient descent*.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
-#: One marker per colour, so that lines stay distinct in greyscale.
+#: One marker per colour, so that lines stay distinct in greyscale. Introduced in the chapter
+#: *Gradient descent*.
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
-#: Named figure sizes in inches, made to fit the site's text column (688 px on a desktop): a
+#: Named figure sizes in inches, made to fit the site's text column (688 px on a desktop). A
 #: figure is shown at 100 px per inch, so its text at 100/72 px per point, about the size of body
-#: text. ``plt.subplots(1, 2, figsize=FIGSIZE["wide"])``.
+#: text. Use as in ``plt.subplots(1, 2, figsize=FIGSIZE["wide"])``. Introduced in the chapter
+#: *Gradient descent*.
 FIGSIZE = {
     "single": (5.6, 3.6),  # one panel
     "wide": (6.8, 3.0),  # two or three panels side by side
@@ -60,6 +63,8 @@ SMALLEST_TEXT_KEY = "Smallest text (pt)"
 
 def set_style() -> None:
     """Apply the course's matplotlib style (palette, sizes, grid, high-DPI output).
+
+    Introduced in the chapter *Gradient descent*.
 
     Text sizes are chosen so that, in a figure of a :data:`FIGSIZE` size shown in the site's
     column, no text is smaller than 80 % of the body text (tick labels and legends 10.5 pt, that
@@ -193,6 +198,8 @@ def plot_contour(
 ) -> plt.Axes:
     """Contour lines of a 2-D objective, with its minima starred.
 
+    Introduced in the chapter *Gradient descent*.
+
     Parameters
     ----------
     objective : Objective
@@ -299,6 +306,8 @@ def plot_paths(
 ) -> plt.Axes:
     """Optimizer paths drawn over the contours of a 2-D objective.
 
+    Introduced in the chapter *Gradient descent*.
+
     Parameters
     ----------
     objective : Objective
@@ -345,6 +354,8 @@ def plot_losses(
     x: Mapping[str, Sequence[float]] | None = None,
 ) -> plt.Axes:
     """Loss (or any metric) curves, one line per label, log scale by default.
+
+    Introduced in the chapter *Gradient descent*.
 
     Parameters
     ----------
@@ -420,6 +431,8 @@ def plot_path_1d(
 ) -> plt.Axes:
     """A 1-D objective's curve with the iterates ``xs`` marked on it and joined in order.
 
+    Introduced in the chapter *Gradient descent*.
+
     Parameters
     ----------
     objective : Objective
@@ -461,6 +474,8 @@ def animate_paths(
     **contour_kwargs,
 ) -> FuncAnimation:
     """An animation of optimizer paths growing over the contours.
+
+    Introduced in the chapter *Momentum and Nesterov*.
 
     Display it with ``IPython.display.HTML(animation.to_jshtml())``: the result is plain
     HTML and JavaScript, so it also plays on the static website.
@@ -527,6 +542,8 @@ def animation_html(
     default_mode: str | None = None,
 ):
     """An animation as a light, accessible HTML player for the notebook and the website.
+
+    Introduced in the chapter *Momentum and Nesterov*.
 
     Use it instead of ``HTML(animation.to_jshtml())``: it is matplotlib's JavaScript
     player, with the frames stored as small JPEG images (about a third of the size of

@@ -76,6 +76,8 @@ def _check_milestones(milestones) -> list[int]:
 def step_lr(t: int, lr0: float, step_size: int, gamma: float = 0.1) -> float:
     """Step decay: multiply the learning rate by `gamma` every `step_size` steps.
 
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
+
     Parameters
     ----------
     t : int
@@ -101,6 +103,8 @@ def step_lr(t: int, lr0: float, step_size: int, gamma: float = 0.1) -> float:
 
 def multistep_lr(t: int, lr0: float, milestones: Iterable[int], gamma: float = 0.1) -> float:
     """Multi-step decay: multiply the learning rate by `gamma` at each milestone.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     Parameters
     ----------
@@ -128,6 +132,8 @@ def multistep_lr(t: int, lr0: float, milestones: Iterable[int], gamma: float = 0
 def exponential_lr(t: int, lr0: float, gamma: float) -> float:
     """Exponential decay: multiply the learning rate by `gamma` every step.
 
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
+
     Parameters
     ----------
     t : int
@@ -150,6 +156,8 @@ def exponential_lr(t: int, lr0: float, gamma: float) -> float:
 
 def inverse_time_lr(t: int, lr0: float, decay: float) -> float:
     """1/t decay, the classic Robbins-Monro step size: ``lr0 / (1 + decay * t)``.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     torch has no scheduler class for it; the same sequence is
     ``LambdaLR(optimizer, lambda t: 1 / (1 + decay * t))`` (equal up to one rounding).
@@ -180,6 +188,8 @@ def inverse_time_lr(t: int, lr0: float, decay: float) -> float:
 
 def cosine_lr(t: int, lr0: float, total_steps: int, lr_min: float = 0.0) -> float:
     """Cosine annealing from `lr0` down to `lr_min` over `total_steps` steps.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     Parameters
     ----------
@@ -220,6 +230,8 @@ def warmup_cosine_lr(
     start_factor: float = 0.01,
 ) -> float:
     """Linear warmup from ``start_factor * lr0`` to `lr0`, then cosine annealing to `lr_min`.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     The same sequence as torch's ``SequentialLR(optimizer, [LinearLR(optimizer, start_factor,
     total_iters=warmup_steps), CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps,
@@ -269,6 +281,8 @@ def one_cycle_lr(
     three_phase: bool = False,
 ) -> float:
     """The one-cycle policy: up from ``max_lr / div_factor`` to `max_lr`, then far below.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     Parameters
     ----------
@@ -350,6 +364,8 @@ def one_cycle_lr(
 def as_scheduler(optimizer: Optimizer, fn: Callable[..., float], **kwargs) -> LambdaLR:
     """Drive `optimizer` with the schedule `fn`: a ``torch.optim.lr_scheduler.LambdaLR``.
 
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
+
     Each param group keeps its own starting learning rate ``lr0`` (its ``lr`` when the
     scheduler is made), and after ``t`` calls of ``scheduler.step()`` its ``lr`` is
     ``fn(t, lr0, **kwargs)``. (LambdaLR multiplies the starting rate by a factor; the factor
@@ -397,6 +413,8 @@ def as_scheduler(optimizer: Optimizer, fn: Callable[..., float], **kwargs) -> La
 
 class ReduceOnPlateau:
     """Reduce the learning rate when a monitored metric stops improving.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     Equal to ``torch.optim.lr_scheduler.ReduceLROnPlateau`` for one learning rate, without an
     optimizer: call ``step(metric)`` once per epoch and use the returned rate, e.g.

@@ -46,7 +46,6 @@ __all__ = [
     "EarlyStopping",
     "History",
     "LRFinderResult",
-    "StackedMLP",
     "TrainingDiagnostics",
     "Trajectory",
     "clip_grad_norm",
@@ -64,6 +63,8 @@ __all__ = [
 @dataclass
 class Trajectory:
     """The path of an optimizer on a test function.
+
+    Introduced in the chapter *Gradient descent*.
 
     Attributes
     ----------
@@ -104,6 +105,8 @@ def run_optimizer(
     **optimizer_kwargs,
 ) -> Trajectory:
     """Minimise ``objective`` from ``start`` and record the path.
+
+    Introduced in the chapter *Gradient descent*.
 
     Parameters
     ----------
@@ -151,45 +154,6 @@ def run_optimizer(
         return _follow(objective, x, opt, num_steps, grad_tol, diverge_at)
 
 
-class StackedMLP(torch.nn.Module):
-    """Copies of one ReLU network, trained side by side in one batched call.
-
-    Slice ``k`` of every parameter is copy ``k``'s layer, and copy ``k`` sees only its own
-    inputs ``X[k]``. Since each weight enters only its own copy's loss, an optimizer that
-    updates every number on its own (SGD, momentum, Adam, AdamW, RMSprop, ...) trains the
-    copies exactly as separate runs would, up to rounding. Introduced in chapter 8
-    (regularization, one copy per seed); chapter 9 uses it too.
-
-    Parameters
-    ----------
-    nets : sequence of torch.nn.Sequential
-        Networks of the same shape, made of ``Linear`` layers with a ReLU between each two
-        (other modules are ignored); their current weights are copied.
-    """
-
-    def __init__(self, nets):
-        super().__init__()
-        nets = list(nets) if isinstance(nets, Iterable) and not isinstance(nets, str) else []
-        if not nets or not all(isinstance(net, torch.nn.Sequential) for net in nets):
-            raise ValueError("Invalid nets: nets must be a non-empty list of nn.Sequential")
-        layers = [[m for m in net if isinstance(m, torch.nn.Linear)] for net in nets]
-        if len({tuple(tuple(m.weight.shape) for m in net) for net in layers}) != 1:
-            raise ValueError("Invalid nets: the networks must have the same Linear layers")
-        same_layer = list(zip(*layers, strict=True))  # same_layer[i]: layer i of every net
-        self.weights = torch.nn.ParameterList(
-            torch.stack([layer.weight.detach().T for layer in group]) for group in same_layer
-        )
-        self.biases = torch.nn.ParameterList(
-            torch.stack([layer.bias.detach()[None] for layer in group]) for group in same_layer
-        )
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Inputs ``(copies, points, features)`` to outputs ``(copies, points, outputs)``."""
-        for i, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
-            X = torch.baddbmm(bias, X if i == 0 else X.relu(), weight)
-        return X
-
-
 def fit_copies(
     models: Sequence[torch.nn.Module],
     loss_fn: Callable,
@@ -199,33 +163,37 @@ def fit_copies(
     *,
     hyperparameters: Sequence[dict] | None = None,
     scheduler: Callable | None = None,
-    val_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    scheduler_interval: str = "epoch",
+    val_data=None,
+    callbacks: Sequence[Iterable] | None = None,
     diverge_factor: float = 1e3,
     **optimizer_kwargs,
 ) -> list[History]:
     """Train copies of one network side by side, each as :func:`fit` would train it alone.
 
-    Copy ``k`` starts from the weights of ``models[k]`` (say, initialised from seed ``k``),
-    sees the mini-batches of ``train_loaders[k]`` (its own order), and has its own
+    Copy ``k`` starts from the weights and buffers of ``models[k]`` (say, initialised from seed
+    ``k``), sees the mini-batches of ``train_loaders[k]`` (its own order), and has its own
     hyperparameters ``hyperparameters[k]`` (say, its own learning rate). All copies share one
     forward and backward pass: ``torch.func.vmap`` runs ``torch.func.functional_call`` of the
-    network once per copy, on the copies' stacked weights and batches. When the optimizer
-    updates each number on its own (see :data:`ELEMENTWISE`), it steps the stacked weights
-    directly (from ``torch.func.stack_module_state``): one tensor per weight and one param group
-    for all the copies that share their hyperparameters. Otherwise it holds one param group per
-    copy, so that an optimizer that couples the entries of a matrix (Muon's orthogonalization,
-    Adafactor's row and column factors) sees each copy's matrices on their own. Each copy has
-    its own hyperparameters either way, and a scheduler sets each group's learning rate. The
-    result equals ``len(models)`` separate :func:`fit` runs up to rounding
-    (``tests/unit/test_fit_copies.py``).
-    Introduced in the chapter on learning-rate schedules, where it trains 30 copies at once.
+    network once per copy, on the copies' stacked weights, buffers and batches. The copies train
+    in train mode and are evaluated in eval mode, as in :func:`fit`; buffers such as
+    BatchNorm's running statistics are stacked too, so each copy updates its own. When the
+    optimizer updates each number on its own (see :data:`ELEMENTWISE`), it steps the stacked
+    weights directly (from ``torch.func.stack_module_state``): one tensor per weight and one
+    param group for all the copies that share their hyperparameters. Otherwise it holds one
+    param group per copy, so that an optimizer that couples the entries of a matrix (Muon's
+    orthogonalization, Adafactor's row and column factors) or a layer-wise one (LARS, LAMB)
+    sees each copy's tensors on their own. The result equals ``len(models)`` separate
+    :func:`fit` runs up to rounding (``tests/unit/test_fit_copies.py``).
+    Introduced in the chapter *Learning-rate schedules and the LR finder*, where it trains 30
+    copies at once.
 
     Parameters
     ----------
     models : sequence of torch.nn.Module
-        Networks of one architecture (same parameter names and shapes), trained in place.
-        Modules that update state during training (``BatchNorm``) are not supported; dropout
-        draws differ from those of separate runs.
+        Networks of one architecture (same parameter and buffer names and shapes), trained in
+        place; they are left in train mode, as :func:`fit` leaves its model. Dropout draws
+        differ from those of separate runs.
     loss_fn : callable
         ``loss_fn(model(X), y)`` returns a scalar tensor.
     optimizer : callable
@@ -237,11 +205,19 @@ def fit_copies(
     hyperparameters : sequence of dict, optional
         One dict per copy, put in its param group, e.g. ``[{"lr": 0.1}, {"lr": 0.3}]``.
     scheduler : callable, optional
-        ``scheduler(optimizer)`` returns a ``torch.optim.lr_scheduler`` scheduler, stepped once
-        per epoch. It acts on every copy's group (``LambdaLR`` takes one function per group).
-        Schedulers that need a validation loss are refused: the copies have one each.
-    val_data : (X, y), optional
-        Evaluated for every copy after every epoch.
+        ``scheduler(optimizer)`` returns a ``torch.optim.lr_scheduler`` scheduler. It acts on
+        every copy's group (``LambdaLR`` takes one function per group). Schedulers that need a
+        validation loss are refused: the copies have one each.
+    scheduler_interval : {"epoch", "step"}
+        Step the scheduler after every epoch, as :func:`fit` does, or after every mini-batch
+        update (as a callback of :func:`fit` stepping it in ``on_step_end`` would).
+    val_data : (X, y), or a sequence of (X, y) with one per copy, optional
+        Evaluated for each copy after every epoch, as in :func:`fit`.
+    callbacks : sequence of lists of callbacks, optional
+        One list per copy, with :func:`fit`'s methods ``on_train_begin(model)``,
+        ``on_step_end(model)`` and ``on_train_end(model)``, called with ``models[k]`` holding
+        copy ``k``'s current weights (to read: changes to them are not trained on).
+        ``on_after_backward`` is refused: the copies' gradients are computed together.
     diverge_factor : float
         As in :func:`fit`: a copy whose epoch loss is not finite or above this factor times
         its first mini-batch loss is marked ``diverged`` and stops; the others go on.
@@ -258,17 +234,22 @@ def fit_copies(
     check.check_callable("loss_fn", loss_fn)
     check.check_int("num_epochs", num_epochs, low=1, high=check.MAX_STEPS)
     check.check_real("diverge_factor", diverge_factor, 1.0, low_open=True)
-    if scheduler is not None:
-        check.check_callable("scheduler", scheduler)
-    _check_val_data(val_data)
-    hyperparameters = hyperparameters or [{} for _ in models]
-    copies = _Copies(models, hyperparameters, optimizer)
+    val_sets = _copies_val_data(val_data, len(models))
+    copy_callbacks = _copies_callbacks(callbacks, len(models))
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(
+            f'Invalid scheduler_interval: it must be "epoch" or "step", not {scheduler_interval!r}'
+        )
+    for model in models:
+        model.train()
+    copies = _Copies(models, hyperparameters or [{} for _ in models], optimizer)
     opt = optimizer(copies.param_groups, **optimizer_kwargs)
-    schedule = None if scheduler is None else scheduler(opt)
-    if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau | ReduceOnPlateau):
-        raise ValueError("Invalid scheduler: fit_copies cannot step a plateau scheduler")
+    schedule = _copies_scheduler(scheduler, opt)
+    run = {"copies": copies, "optimizer": opt, "callbacks": copy_callbacks}
+    run["step_schedule"] = schedule if scheduler_interval == "step" else None
     histories = [History() for _ in models]
-    copy_losses = _vmapped_loss(models, loss_fn)
+    copy_losses = _vmapped_loss(models[0], loss_fn)
+    _call_each(copy_callbacks, "on_train_begin", copies, range(len(models)))
     start = time.perf_counter()
     with torch.enable_grad():
         for epoch in range(1, num_epochs + 1):
@@ -280,25 +261,36 @@ def fit_copies(
                 histories[k].lr.append(copies.lr(opt, k))
                 firsts[k] = len(histories[k].batch_loss)
             for batches in _copy_batches(train_loaders, epoch):
-                opt.zero_grad()
-                X, y = (torch.stack(b) for b in zip(*batches, strict=True))
-                losses = copy_losses(copies.weights(), X, y)
-                losses.sum().backward()  # each copy's weights get its own loss's gradient
-                copies.drop_stopped_gradients()
-                opt.step()
-                for k, loss in zip(running, losses[running].tolist(), strict=True):
+                losses = _copies_step(copy_losses, batches, running, **run)
+                for k, loss in zip(running, losses, strict=True):
                     histories[k].batch_loss.append(loss)
-            _end_epoch(histories, firsts, copies, loss_fn, val_data, diverge_factor, start)
-            if schedule is not None:
+            _end_epoch(histories, firsts, copies, loss_fn, val_sets, diverge_factor, start)
+            if schedule is not None and scheduler_interval == "epoch":
                 schedule.step()
     for k in range(len(models)):
         copies.sync(k)
+    _call_each(copy_callbacks, "on_train_end", copies, range(len(models)))
     return histories
+
+
+def _copies_step(copy_losses, batches, running, *, copies, optimizer, callbacks, step_schedule):
+    """One update of every copy on its own batch; the running copies' losses, as floats."""
+    optimizer.zero_grad()
+    X, y = (torch.stack(b) for b in zip(*batches, strict=True))
+    losses = copy_losses(copies.weights(), copies.buffers, X, y)
+    losses.sum().backward()  # each copy's weights get its own loss's gradient
+    copies.drop_stopped_gradients()
+    optimizer.step()
+    _call_each(callbacks, "on_step_end", copies, running)
+    if step_schedule is not None:
+        step_schedule.step()
+    return losses[running].tolist()
 
 
 #: Optimizers (class names, in torch.optim or helpers.optim) whose step updates each number of
 #: a tensor from its own gradient and state alone. On the copies' weights stacked into one
 #: tensor (one param group), they take the very steps that each copy would take alone.
+#: Introduced in the chapter *Learning-rate schedules and the LR finder*, with fit_copies.
 ELEMENTWISE = frozenset(
     {"SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adamax", "Adadelta", "Lion"}
 )
@@ -336,12 +328,14 @@ class _Copies:
     weights are copied back into the models when they are evaluated and at the end.
     *Per copy*, otherwise: the models' own tensors, one param group per copy, so that an
     optimizer that couples the entries of a matrix sees each copy's matrices on their own.
-    Either way the forward pass gets every weight stacked over all copies, in their order.
+    Either way the forward pass gets every weight stacked over all copies, in their order, and
+    the buffers (running statistics) stacked over all copies, which it updates in place.
     """
 
     def __init__(self, models, hyperparameters, optimizer):
         self.models = models
         self.names = [name for name, _ in models[0].named_parameters()]
+        self.buffers = torch.func.stack_module_state(models)[1]  # (copies, *buffer.shape)
         self.stacked = _updates_each_number_alone(optimizer)
         self.stopped: set[int] = set()  # diverged copies, frozen at their last weights
         if self.stacked:
@@ -388,13 +382,17 @@ class _Copies:
                     p.grad = None
 
     def sync(self, k: int) -> None:
-        """Put copy ``k``'s current weights into ``models[k]`` (stacked copies only)."""
-        if self.stacked and k not in self.stopped:
-            g = self.group_of[k]
-            row = self.members[g].index(k)
-            with torch.no_grad():
+        """Put copy ``k``'s current weights (if stacked) and buffers into ``models[k]``."""
+        if k in self.stopped:
+            return
+        with torch.no_grad():
+            if self.stacked:
+                g = self.group_of[k]
+                row = self.members[g].index(k)
                 for name, p in self.models[k].named_parameters():
                     p.copy_(self.stacks[g][name][row])
+            for name, b in self.models[k].named_buffers():
+                b.copy_(self.buffers[name][k])
 
     def stop(self, k: int) -> None:
         self.sync(k)
@@ -406,11 +404,11 @@ def _check_copies(models, train_loaders, hyperparameters) -> list[torch.nn.Modul
         raise check.ArgumentTypeError("Invalid models: it must be a non-empty list of modules")
     for model in models:
         check.check_instance("models", model, torch.nn.Module, "a list of torch.nn.Module")
-    shapes = {tuple((n, tuple(p.shape)) for n, p in m.named_parameters()) for m in models}
+    shapes = {_names_and_shapes(m) for m in models}
     if len(shapes) != 1:
-        raise ValueError("Invalid models: the copies must have equal parameter names and shapes")
-    if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in models[0].modules()):
-        raise ValueError("Invalid models: BatchNorm updates running statistics; not supported")
+        raise ValueError(
+            "Invalid models: the copies must have equal parameter and buffer names and shapes"
+        )
     if isinstance(train_loaders, str) or not isinstance(train_loaders, Sequence):
         raise check.ArgumentTypeError("Invalid train_loaders: it must be a list, one per copy")
     if len(train_loaders) != len(models):
@@ -431,16 +429,73 @@ def _check_copies(models, train_loaders, hyperparameters) -> list[torch.nn.Modul
     return list(models)
 
 
-def _vmapped_loss(models, loss_fn) -> Callable:
-    """``losses(weights, X, y)``: each copy's loss on its own batch ``X[k], y[k]``."""
-    template = copy.deepcopy(models[0]).to("meta")  # the architecture, without weights
-    _, buffers = torch.func.stack_module_state(models)  # constants, e.g. a causal mask
+def _names_and_shapes(model) -> tuple:
+    tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+    return tuple((name, tuple(t.shape)) for name, t in tensors)
+
+
+def _copies_val_data(val_data, num_copies: int) -> list | None:
+    """``val_data`` as one (X, y) per copy: a single pair is shared by all of them."""
+    if val_data is None:
+        return None
+    if isinstance(val_data, tuple | list) and val_data and isinstance(val_data[0], torch.Tensor):
+        _check_val_data(val_data)
+        return [val_data] * num_copies
+    if isinstance(val_data, str) or not isinstance(val_data, Sequence):
+        raise check.ArgumentTypeError(
+            f"Invalid val_data: it must be a pair (X, y), or one per copy, not "
+            f"{type(val_data).__name__}"
+        )
+    if len(val_data) != num_copies:
+        raise ValueError(f"Invalid val_data: {len(val_data)} pairs for {num_copies} copies")
+    for pair in val_data:
+        _check_val_data(pair)
+    return list(val_data)
+
+
+def _copies_callbacks(callbacks, num_copies: int) -> list[list]:
+    """``callbacks`` as one checked list per copy (empty lists without any)."""
+    if callbacks is None:
+        return [[] for _ in range(num_copies)]
+    if isinstance(callbacks, str) or not isinstance(callbacks, Sequence):
+        raise check.ArgumentTypeError("Invalid callbacks: a list of lists, one per copy")
+    if len(callbacks) != num_copies:
+        raise ValueError(f"Invalid callbacks: {len(callbacks)} lists for {num_copies} copies")
+    lists = [_check_callbacks(own) for own in callbacks]
+    if any(callable(getattr(c, "on_after_backward", None)) for own in lists for c in own):
+        raise ValueError(
+            "Invalid callbacks: fit_copies computes the copies' gradients together, so it "
+            "cannot call on_after_backward"
+        )
+    return lists
+
+
+def _copies_scheduler(scheduler, optimizer):
+    if scheduler is None:
+        return None
+    check.check_callable("scheduler", scheduler)
+    schedule = scheduler(optimizer)
+    if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau | ReduceOnPlateau):
+        raise ValueError("Invalid scheduler: fit_copies cannot step a plateau scheduler")
+    return schedule
+
+
+def _call_each(callbacks, method: str, copies, which) -> None:
+    """Call ``method`` of each copy's callbacks in ``which``, on its model brought up to date."""
+    for k in which:
+        if any(callable(getattr(c, method, None)) for c in callbacks[k]):
+            copies.sync(k)
+            _call_back(callbacks[k], method, copies.models[k])
+
+
+def _vmapped_loss(model, loss_fn) -> Callable:
+    """``losses(weights, buffers, X, y)``: each copy's loss on its own batch ``X[k], y[k]``."""
+    template = copy.deepcopy(model).to("meta")  # the architecture, in train mode, no weights
 
     def one_copy(weights, buffers, X, y):
         return loss_fn(torch.func.functional_call(template, (weights, buffers), (X,)), y)
 
-    batched = torch.func.vmap(one_copy, randomness="different")
-    return lambda weights, X, y: batched(weights, buffers, X, y)
+    return torch.func.vmap(one_copy, randomness="different")
 
 
 def _copy_batches(train_loaders, epoch):
@@ -454,7 +509,7 @@ def _copy_batches(train_loaders, epoch):
         yield batches
 
 
-def _end_epoch(histories, firsts, copies, loss_fn, val_data, diverge_factor, start) -> None:
+def _end_epoch(histories, firsts, copies, loss_fn, val_sets, diverge_factor, start) -> None:
     """Record the epoch of every running copy, as :func:`fit` would, and stop diverged ones."""
     for k, first in firsts.items():
         history = histories[k]
@@ -462,18 +517,20 @@ def _end_epoch(histories, firsts, copies, loss_fn, val_data, diverge_factor, sta
         if _diverged(history, diverge_factor):
             history.diverged = True
             copies.stop(k)
-        elif val_data is not None:
+        elif val_sets is not None:
             copies.sync(k)
-            val_loss, val_accuracy = evaluate(copies.models[k], loss_fn, *val_data)
+            val_loss, val_accuracy = evaluate(copies.models[k], loss_fn, *val_sets[k])
             history.val_loss.append(val_loss)
             history.val_accuracy.append(val_accuracy)
         history.time.append(time.perf_counter() - start)
-        if val_data is not None:
+        if val_sets is not None:
             history.best_epoch = _best_epoch(history.val_loss)
 
 
 def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper) -> torch.Tensor:
     """Follow an update rule written as a function, and return the whole path.
+
+    Introduced in the chapter *Adaptive methods*.
 
     Chapters 5 and 6 write each optimizer as ``step(p, g, state, **hyper)``, the formula on
     the page, and follow it with this runner.
@@ -559,12 +616,16 @@ def _blew_up(loss: float, x: torch.Tensor, limit: float) -> bool:
 class History:
     """What happened during :func:`fit`, one entry per epoch unless stated.
 
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
+
     Attributes
     ----------
     train_loss : list of float
         Mean training loss over each epoch's mini-batches.
-    val_loss, val_accuracy : list of float
-        Loss and accuracy on the validation data after each epoch (empty without it).
+    val_loss : list of float
+        Loss on the validation data after each epoch (empty without validation data).
+    val_accuracy : list of float
+        Accuracy on the validation data after each epoch (empty without validation data).
     lr : list of float
         Learning rate of the first parameter group during each epoch.
     time : list of float
@@ -598,6 +659,8 @@ class History:
 
 class EarlyStopping:
     """Stop training when the validation loss has not improved for ``patience`` epochs.
+
+    Introduced in the chapter *Regularization*.
 
     An epoch counts as an improvement when its loss is below the best so far by more
     than ``min_delta``. With ``restore_best=True`` the model gets back the weights it had
@@ -685,6 +748,8 @@ def evaluate(
 ) -> tuple[float, float]:
     """Loss and accuracy of ``model`` on ``(X, y)`` without tracking gradients.
 
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
+
     Accuracy is computed for classification, when ``y`` holds integer (or bool) labels:
     the predicted class is the argmax of the model's logits, or, for a binary model that
     returns one logit per example (shape ``(n,)`` or ``(n, 1)``), whether that logit is
@@ -764,6 +829,8 @@ def fit(
     callbacks: Iterable = (),
 ) -> History:
     """Train ``model`` with ``optimizer`` for ``num_epochs`` and record a :class:`History`.
+
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
 
     Parameters
     ----------
@@ -972,6 +1039,8 @@ def _attach(exc: BaseException, name: str, value, what: str) -> None:
 def divergence_threshold(first: float, factor: float) -> float:
     """The loss above which a run counts as diverged, given its first (or best) loss.
 
+    Introduced in the chapter *Batch, stochastic and mini-batch gradient descent*.
+
     Parameters
     ----------
     first : float
@@ -1024,6 +1093,8 @@ def _progress_line(history: History, epoch: int, num_epochs: int) -> str:
 class LRFinderResult:
     """The outcome of :func:`lr_find`.
 
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
+
     Attributes
     ----------
     lrs : numpy.ndarray
@@ -1056,6 +1127,8 @@ def lr_find(
     stop_factor: float = 4.0,
 ) -> LRFinderResult:
     """The learning-rate range test: grow the lr exponentially and watch the loss.
+
+    Introduced in the chapter *Learning-rate schedules and the LR finder*.
 
     At step ``i`` the learning rate is ``start_lr * (end_lr / start_lr) ** (i / (num_steps - 1))``.
     The sweep stops early once the smoothed loss exceeds ``stop_factor`` times its best
@@ -1292,8 +1365,12 @@ class TrainingDiagnostics:
 
     Attributes
     ----------
-    grad_norm, update_ratio, dead_fraction : dict of str to list of float
-        One entry per training step, per layer.
+    grad_norm : dict of str to list of float
+        By weight name: the norm of its gradient at each step.
+    update_ratio : dict of str to list of float
+        By weight name: the size of its step relative to its size, at each step.
+    dead_fraction : dict of str to list of float
+        By ReLU module name: the fraction of its units that are dead, at each step.
     """
 
     def __init__(self) -> None:

@@ -70,7 +70,16 @@
 
 11. **Titles on the execution-statistics page** instead of document paths.
 
-12. **The whole book as one PDF**, ``pdf/optimization-for-neural-networks.pdf``, printed by
+12. **Helpers' names link to the API page.** In the prose, an inline literal that names a
+    helper in full (``helpers.training.fit``, with or without ``()``) becomes a link
+    to its entry on the API page (``book/api.md``); a name the API page does not document is
+    a warning, so a renamed or removed helper cannot leave a stale name behind. In code
+    cells, ``sphinx-codeautolink`` links every use of an imported helper the same way.
+    (sphinx-exercise wraps an exercise's content in sections without a title, which
+    sphinx-codeautolink 0.20 does not expect: it pops a title for every section it leaves.
+    It is made to pop only for the sections that have one.)
+
+13. **The whole book as one PDF**, ``pdf/optimization-for-neural-networks.pdf``, printed by
     the system's Chromium (Playwright drives it) from the built pages in reading order:
     one document, every chapter on a new page, links between chapters kept as links inside
     the PDF, solutions shown, the first frame of each animation, page numbers, and a PDF
@@ -104,6 +113,7 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
+from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.fileutil import copy_asset
 
@@ -416,6 +426,53 @@ def _repository_buttons(app: Sphinx, config) -> None:
         options["launch_buttons"] = {}
 
 
+HELPER_NAME = re.compile(r"helpers(\.[A-Za-z_]\w*)+")
+
+
+class _LinkHelperNames(SphinxTransform):
+    """An inline literal naming a helper in full links to its entry on the API page."""
+
+    default_priority = 500
+
+    def apply(self, **kwargs) -> None:
+        for literal in list(self.document.findall(nodes.literal)):
+            name = literal.astext().removesuffix("()")
+            if not HELPER_NAME.fullmatch(name) or _inside_link(literal):
+                continue
+            xref = addnodes.pending_xref(
+                "",
+                literal.deepcopy(),
+                refdomain="py",
+                reftype="obj",
+                reftarget=name,
+                refexplicit=True,
+                refwarn=True,
+                refdoc=self.env.docname,
+            )
+            literal.replace_self(xref)
+
+
+def _codeautolink_tolerates_untitled_sections() -> None:
+    from sphinx_codeautolink.extension.block import CodeBlockAnalyser
+
+    pop_title = CodeBlockAnalyser.depart_section
+
+    def depart_section(self, node: nodes.section) -> None:
+        if node.children and isinstance(node.children[0], nodes.title):
+            pop_title(self, node)
+
+    CodeBlockAnalyser.depart_section = depart_section
+
+
+def _inside_link(node: nodes.Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.reference | addnodes.pending_xref | addnodes.desc):
+            return True
+        parent = parent.parent
+    return False
+
+
 class _ExecutionTableTitles(SphinxPostTransform):
     """The execution-statistics table names each notebook by its title, not its path."""
 
@@ -690,6 +747,8 @@ def setup(app: Sphinx) -> dict:
     app.connect("build-finished", _write_pdf, priority=900)
     app.add_js_file("course.js", defer="defer")
     app.add_post_transform(_ExecutionTableTitles)
+    app.add_transform(_LinkHelperNames)
+    _codeautolink_tolerates_untitled_sections()
     # After the other extensions have added their page scripts (default priority 500).
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("doctree-resolved", _drop_cdn_stylesheets)

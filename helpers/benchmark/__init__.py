@@ -58,6 +58,8 @@ __all__ = [
 def load_study() -> dict:
     """The course's committed benchmark study (``make benchmark`` reruns it).
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Returns
     -------
     dict

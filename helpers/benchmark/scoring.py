@@ -34,11 +34,14 @@ __all__ = [
 
 #: AlgoPerf's upper limit of the profile and of its integral: a method more than 4 times
 #: slower than the fastest gets no credit on that workload.
+#: Introduced in the chapter *Benchmarking optimizers*.
 MAX_TAU = 4.0
 
 
 def time_to_target(times, metrics, target) -> float:
     """The first time at which ``metrics`` reaches ``target`` (at or below it), else ``inf``.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Parameters
     ----------
@@ -77,6 +80,8 @@ def time_to_target(times, metrics, target) -> float:
 def per_workload_time(times) -> float:
     """AlgoPerf's time of one method on one workload: median over studies of the fastest trial.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     times : array_like
@@ -94,6 +99,8 @@ def per_workload_time(times) -> float:
 
 def performance_ratios(times) -> np.ndarray:
     """Each method's time divided by the fastest method's time, workload by workload.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Parameters
     ----------
@@ -116,6 +123,8 @@ def performance_ratios(times) -> np.ndarray:
 def performance_profile(times, taus) -> np.ndarray:
     """The fraction of all workloads on which each method is within ``tau`` of the fastest.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     times : array_like
@@ -137,6 +146,8 @@ def performance_profile(times, taus) -> np.ndarray:
 
 def algoperf_score(times, max_tau: float = MAX_TAU) -> np.ndarray:
     """AlgoPerf's benchmark score: the area under the profile from 1 to ``max_tau``, normalised.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     ``B_s = 1 / (max_tau - 1) * integral_1^max_tau rho_s(tau) dtau``. The profile is a step
     function, so the integral is exact: each workload adds ``(max_tau - r) / (max_tau - 1)``

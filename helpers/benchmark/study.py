@@ -45,6 +45,8 @@ __all__ = [
 class Workload:
     """A training problem with a target: what a method must solve, and how fast.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     name : str
@@ -93,6 +95,8 @@ class Workload:
 class Hyperparameter:
     """A range to search, on a log scale (learning rates, ``1 - beta``) or a linear one.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     low, high : float
@@ -126,6 +130,8 @@ class Hyperparameter:
 class Submission:
     """An optimizer and its search space: what competes in the benchmark.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     name : str
@@ -150,14 +156,19 @@ class Submission:
 class Trial:
     """One training run with one point of the search space, and its validation curve.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Attributes
     ----------
     hyperparameters : dict of str to float
     seed : int
         The seed of the initial weights and of the batch order.
-    steps, seconds, metrics : numpy.ndarray
-        At each validation (the first at step 0): the step, the seconds spent training so
-        far (validation excluded, as in AlgoPerf) and the validation metric.
+    steps : numpy.ndarray
+        The step of each validation (the first at step 0).
+    seconds : numpy.ndarray
+        The seconds spent training at each validation (validation excluded, as in AlgoPerf).
+    metrics : numpy.ndarray
+        The validation metric at each validation.
     target : float or None
         The workload's target when the trial ran.
     diverged : bool
@@ -198,10 +209,14 @@ class Trial:
 class Study:
     """Trials of one submission on one workload, grouped into studies.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Attributes
     ----------
-    workload, submission : str
-        Their names.
+    workload : str
+        The workload's name.
+    submission : str
+        The submission's name.
     trials : list of list of Trial
         ``trials[j][i]`` is trial ``i`` of study ``j``.
     """
@@ -223,6 +238,8 @@ class Study:
 
 def sobol_search(search_space: Mapping[str, Hyperparameter], num_points: int, seed: int = 0):
     """Quasi-random points of a search space, from a scrambled Sobol sequence.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Sobol points cover the unit cube more evenly than independent random draws, and unlike
     a grid they do not repeat the same few values of each hyperparameter (the tuning
@@ -263,6 +280,8 @@ def study_plan(
 ) -> list:
     """Who runs what: Sobol points dealt at random into studies, with each trial's seed.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     As in AlgoPerf, ``num_studies * trials_per_study`` points are drawn from the search
     space, shuffled, and dealt out into the studies. Trial ``i`` of study ``j`` trains from
     seed ``100 * j + i`` whatever the submission, so two submissions meet the same initial
@@ -301,6 +320,8 @@ def run_trial(
     num_steps: int | None = None,
 ) -> Trial:
     """Train one model with one point of the search space and record its validation curve.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     The global random state is left as it was. Validation runs with the model in eval mode
     (and the optimizer too, for optimizers that have ``eval()``, such as Schedule-Free
@@ -394,6 +415,8 @@ def run_study(
 ) -> Study:
     """Run every trial of a :func:`study_plan` and group them into studies.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Parameters
     ----------
     workload : Workload
@@ -429,6 +452,8 @@ def run_study(
 class TargetSetting:
     """How a workload's target was set (see :func:`set_target`).
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Attributes
     ----------
     target : float
@@ -463,6 +488,8 @@ def set_target(
     progress: Callable | None = None,
 ) -> TargetSetting:
     """A workload's target from a heavily tuned baseline, as AlgoPerf sets its targets.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Each target-setting submission searches ``num_trials`` Sobol points, each trained for
     ``num_steps`` steps without stopping early. The point with the lowest validation metric

@@ -31,6 +31,7 @@ from torch import nn
 from helpers import _checks as check
 from helpers.benchmark.study import Workload
 from helpers.data import digits, two_moons
+from helpers.models import mlp
 from helpers.objectives import Objective, random_start, rosenbrock
 
 __all__ = [
@@ -73,6 +74,8 @@ def _objective_workload(name, objective, center, width, step_budget, eval_every)
 def quadratic_workload(kappa: float = 100.0, angle: float = math.pi / 6) -> Workload:
     """A bowl of condition number ``kappa``, turned by ``angle``, from a start near ``(1, 1)``.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     ``f = (u^2 + kappa v^2) / 2`` in coordinates ``(u, v)`` turned by ``angle`` against
     ``(x, y)``. Turned, its ravine is not along an axis, so an optimizer that scales each
     coordinate on its own (Adam, RMSprop) cannot undo the conditioning (on the axis-aligned
@@ -106,6 +109,8 @@ def quadratic_workload(kappa: float = 100.0, angle: float = math.pi / 6) -> Work
 
 def rosenbrock_workload() -> Workload:
     """Rosenbrock's valley from a random start around ``(-1, 1)``; 400 steps.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Returns
     -------
@@ -147,15 +152,13 @@ def _classifier(name, split, make_model, step_budget, eval_every, batch_size) ->
 
 
 def _mlp(sizes, seed) -> nn.Sequential:
-    torch.manual_seed(seed)
-    layers = []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
+    return mlp(sizes, nn.ReLU, seed=seed)
 
 
 def moons_mlp_workload() -> Workload:
     """A 2-32-32-2 ReLU network on 1000 noisy two-moons points; batches of 64, 400 steps.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Returns
     -------
@@ -169,6 +172,8 @@ def moons_mlp_workload() -> Workload:
 
 def digits_mlp_workload() -> Workload:
     """A 64-64-10 ReLU network on the 8x8 digits; batches of 64, 400 steps.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Returns
     -------
@@ -198,6 +203,8 @@ def _cnn(seed: int) -> nn.Sequential:
 def digits_cnn_workload() -> Workload:
     """Two 3x3 convolutions (8 and 16 channels) and a linear layer on the digits; 300 steps.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     Returns
     -------
     Workload
@@ -208,6 +215,8 @@ def digits_cnn_workload() -> Workload:
 @functools.cache
 def course_text() -> str:
     """scikit-learn's data-set descriptions, one text (BSD-3-Clause, ships with scikit-learn).
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Returns
     -------
@@ -260,6 +269,8 @@ def _char_batches(codes: torch.Tensor, context: int, batch_size: int, seed: int)
 def char_lm_workload(context: int = 32, batch_size: int = 16) -> Workload:
     """A character-level transformer on :func:`course_text`; 200 steps.
 
+    Introduced in the chapter *Benchmarking optimizers*.
+
     The first 90 % of the text trains it (random windows of ``context`` characters, next
     character predicted at each position); its metric is the mean cross-entropy, in nats
     per character, over the consecutive windows of the last 10 %.
@@ -304,6 +315,8 @@ def char_lm_workload(context: int = 32, batch_size: int = 16) -> Workload:
 
 def course_workloads() -> list[Workload]:
     """The course's benchmark: two turned quadratics, Rosenbrock, two MLPs, a CNN, a transformer.
+
+    Introduced in the chapter *Benchmarking optimizers*.
 
     Returns
     -------

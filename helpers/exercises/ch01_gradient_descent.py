@@ -8,7 +8,7 @@ Questions: ``q1`` first step of linear regression by hand, ``q2`` gradient desce
 import numpy as np
 import torch
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -385,12 +385,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "Exactly the same steps: the minimum has not moved.",
-        "b": "Steps twice as long: the same as doubling the learning rate.",
-        "c": "Steps half as long, because the loss is steeper.",
-        "d": "It reaches the minimum in half as many steps, whatever the learning rate.",
-    },
     answer="b",
     why={
         "a": "The minimiser is the same, but gradient descent does not jump to it: each step "

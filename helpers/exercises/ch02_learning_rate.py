@@ -7,7 +7,7 @@ Questions: ``q1`` three steps on x², ``q2`` classify the regime of a learning r
 
 import math
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -290,14 +290,6 @@ q4 = ValueQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "The gradient points away from the minimum.",
-        "b": "The learning rate must stay below 2/100 to keep the steep y-direction stable, "
-        "and with such a small step the flat x-direction is multiplied by more than "
-        "1 - 2/100 = 0.98 at every step.",
-        "c": "Near the minimum the gradient vanishes, so the steps become tiny.",
-        "d": "Rounding errors pile up in the flat x-direction.",
-    },
     answer="b",
     why={
         "a": "The negative gradient always points downhill. It does not point at the "

@@ -9,17 +9,8 @@ import math
 
 import numpy as np
 
-from helpers.exercises.core import (
-    CORRECT,
-    INCORRECT,
-    Case,
-    ChoiceQuestion,
-    Feedback,
-    FunctionQuestion,
-    ValueQuestion,
-    ____,
-    _type_name,
-)
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises.feedback import CORRECT, INCORRECT, Feedback, _type_name
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -353,13 +344,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "The learning rate is too small.",
-        "b": "Near the minimum the mini-batch gradients are not zero even though the full "
-        "gradient is, so steps of constant size keep bouncing around the minimum.",
-        "c": "The model overfits the training data.",
-        "d": "The data loader shuffles the data every epoch.",
-    },
     answer="b",
     why={
         "a": "A too small learning rate makes progress slow and smooth; a smaller step "

@@ -7,29 +7,27 @@ PyTorch forms, ``q3`` a Nesterov step, ``q4`` rates against the condition number
 
 import math
 
-import numpy as np
 import torch
 
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 from helpers.exercises._torch_reference import torch_step
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.optim.functional import momentum_step, nesterov_step
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
+
+
+def _tensor(*values):
+    return torch.tensor(values, dtype=torch.float64)
 
 
 def _step_cases():
     return [
         Case(
-            (np.array([1.0, -2.0]), np.zeros(2), np.array([0.5, 1.0]), 0.1, 0.9),
+            (_tensor(1.0, -2.0), _tensor(0.5, 1.0), torch.zeros(2, dtype=torch.float64), 0.1, 0.9),
             label="For a first step (v = 0), lr = 0.1, beta = 0.9",
         ),
         Case(
-            (
-                np.array([0.3, 1.5, -0.7]),
-                np.array([0.2, -1.0, 0.4]),
-                np.array([1.0, 2.0, -3.0]),
-                0.05,
-                0.8,
-            ),
+            (_tensor(0.3, 1.5, -0.7), _tensor(1.0, 2.0, -3.0), _tensor(0.2, -1.0, 0.4), 0.05, 0.8),
             label="For a later step (v ≠ 0), lr = 0.05, beta = 0.8",
         ),
     ]
@@ -40,41 +38,35 @@ def _step_cases():
 # ---------------------------------------------------------------------------------------------
 
 
-def momentum_step(w, v, grad, lr, beta):
-    v = beta * v + grad  # the velocity accumulates gradients
-    w = w - lr * v  # step along the velocity
-    return w, v
-
-
-def _torch_momentum(w, v, grad, lr, beta, nesterov=False):
-    new_w, state = torch_step(
-        torch.optim.SGD, w, grad, {"momentum_buffer": v}, lr=lr, momentum=beta, nesterov=nesterov
+def _torch_momentum(p, g, v, lr, beta, nesterov=False):
+    new_p, state = torch_step(
+        torch.optim.SGD, p, g, {"momentum_buffer": v}, lr=lr, momentum=beta, nesterov=nesterov
     )
-    return new_w, state["momentum_buffer"]
+    return new_p, state["momentum_buffer"]
 
 
-def _momentum_ema(w, v, grad, lr, beta):
-    v = beta * v + (1 - beta) * grad
-    return w - lr * v, v
+def _momentum_ema(p, g, v, lr, beta):
+    v = beta * v + (1 - beta) * g
+    return p - lr * v, v
 
 
-def _momentum_old_velocity(w, v, grad, lr, beta):
-    return w - lr * v, beta * v + grad
+def _momentum_old_velocity(p, g, v, lr, beta):
+    return p - lr * v, beta * v + g
 
 
-def _momentum_ascent(w, v, grad, lr, beta):
-    v = beta * v + grad
-    return w + lr * v, v
+def _momentum_ascent(p, g, v, lr, beta):
+    v = beta * v + g
+    return p + lr * v, v
 
 
-def _momentum_lr_inside(w, v, grad, lr, beta):
-    v = beta * v - lr * grad
-    return w + v, v
+def _momentum_lr_inside(p, g, v, lr, beta):
+    v = beta * v - lr * g
+    return p + v, v
 
 
-def _momentum_beta_on_grad(w, v, grad, lr, beta):
-    v = v + beta * grad
-    return w - lr * v, v
+def _momentum_beta_on_grad(p, g, v, lr, beta):
+    v = v + beta * g
+    return p - lr * v, v
 
 
 q1 = FunctionQuestion(
@@ -82,18 +74,18 @@ q1 = FunctionQuestion(
     reference=momentum_step,
     expected=_torch_momentum,
     cases=_step_cases,
-    returns=["w", "v"],
+    returns=["p", "v"],
     mistakes=[
         (
             _momentum_ema,
-            "That is the EMA form, v = βv + (1 - β)g. This exercise asks for PyTorch's form "
+            "That is the EMA form, m = βm + (1 - β)g. This exercise asks for PyTorch's form "
             "v = βv + g (they differ by the factor 1 - β, which the learning rate absorbs).",
         ),
         (
             _momentum_lr_inside,
             "That is the form in which the velocity holds the learning rate "
-            "(v = βv - ηg, w = w + v). Here, as in `torch.optim.SGD`, v = βv + g and "
-            "w = w - ηv.",
+            "(v = βv - ηg, p = p + v). Here, as in `torch.optim.SGD`, v = βv + g and "
+            "p = p - ηv.",
         ),
         (
             _momentum_old_velocity,
@@ -104,14 +96,20 @@ q1 = FunctionQuestion(
     ],
     hints=[
         "Two lines: first the new velocity $v \\leftarrow \\beta v + g$, then the step "
-        "$w \\leftarrow w - \\eta v$.",
-        "Return both: `return w, v`.",
+        "$\\theta \\leftarrow \\theta - \\eta v$ (`p` holds $\\theta$).",
+        "Tensors take the same arithmetic as numbers: `v = beta * v + g`, then "
+        "`p = p - lr * v`. Return both: `return p, v`.",
     ],
     explanation=r"""
         This is `torch.optim.SGD(params, lr, momentum=beta)`: the buffer
         $v_t = \beta v_{t-1} + g_t$ is a running sum of past gradients with weights
         $1, \beta, \beta^2, \dots$. (On the first step PyTorch sets $v = g$, which is the
         same as starting from $v = 0$.)
+
+        The solution shown is the course's own `helpers.optim.functional.momentum_step`, the step
+        that `helpers.optim.SGD` takes for every parameter. It updates the tensors in place
+        (`mul_`, `add_`, ... write into the tensor itself) and returns them; an answer that returns
+        new tensors is just as right.
     """,
     success="your step matches `torch.optim.SGD(momentum=beta)`.",
 )
@@ -163,15 +161,15 @@ q2 = ValueQuestion(
         ],
     },
     hints=[
-        "Write the EMA velocity as $u_t = \\beta u_{t-1} + (1-\\beta) g_t$ and PyTorch's as "
-        "$v_t = \\beta v_{t-1} + g_t$. Starting from 0, $u_t = (1 - \\beta) v_t$.",
+        "Write the EMA velocity as $m_t = \\beta m_{t-1} + (1-\\beta) g_t$ and PyTorch's as "
+        "$v_t = \\beta v_{t-1} + g_t$. Starting from 0, $m_t = (1 - \\beta) v_t$.",
         "For a constant gradient $g$ the velocity $v$ tends to the fixed point of "
         "$v = \\beta v + g$.",
     ],
     explanation=r"""
-        From zero, the two velocities stay proportional: $u_t = (1 - \beta) v_t$. The steps
-        $\eta_{\text{EMA}} u_t$ and $\eta_{\text{torch}} v_t$ are equal when
-        $\eta_{\text{torch}} = (1 - \beta)\, \eta_{\text{EMA}} = 0.01$.
+        From zero, the two velocities stay proportional: $m_t = (1 - \beta) v_t$. The steps
+        $\alpha m_t$ and $\eta v_t$ are equal when
+        $\eta = (1 - \beta)\, \alpha = 0.01$.
 
         With a constant gradient, $v$ tends to $g/(1 - \beta)$, so PyTorch's form
         eventually steps $\eta g/(1 - \beta)$: an effective learning rate of
@@ -188,25 +186,18 @@ q2 = ValueQuestion(
 # ---------------------------------------------------------------------------------------------
 
 
-def nesterov_step(w, v, grad, lr, beta):
-    v = beta * v + grad  # the same velocity as heavy ball
-    # look ahead: the gradient plus the next velocity step
-    w = w - lr * (grad + beta * v)
-    return w, v
+def _nesterov_torch(p, g, v, lr, beta):
+    return _torch_momentum(p, g, v, lr, beta, nesterov=True)
 
 
-def _nesterov_torch(w, v, grad, lr, beta):
-    return _torch_momentum(w, v, grad, lr, beta, nesterov=True)
+def _nesterov_ema(p, g, v, lr, beta):
+    v = beta * v + (1 - beta) * g
+    return p - lr * (g + beta * v), v
 
 
-def _nesterov_ema(w, v, grad, lr, beta):
-    v = beta * v + (1 - beta) * grad
-    return w - lr * (grad + beta * v), v
-
-
-def _nesterov_ascent(w, v, grad, lr, beta):
-    v = beta * v + grad
-    return w + lr * (grad + beta * v), v
+def _nesterov_ascent(p, g, v, lr, beta):
+    v = beta * v + g
+    return p + lr * (g + beta * v), v
 
 
 q3 = FunctionQuestion(
@@ -214,7 +205,7 @@ q3 = FunctionQuestion(
     reference=nesterov_step,
     expected=_nesterov_torch,
     cases=_step_cases,
-    returns=["w", "v"],
+    returns=["p", "v"],
     mistakes=[
         (
             momentum_step,
@@ -227,7 +218,8 @@ q3 = FunctionQuestion(
     hints=[
         "The velocity is updated as for heavy ball, $v \\leftarrow \\beta v + g$; only the "
         "step changes.",
-        "The step is $w \\leftarrow w - \\eta\\,(g + \\beta v)$ with the new $v$.",
+        "The step is $\\theta \\leftarrow \\theta - \\eta\\,(g + \\beta v)$ with the new "
+        "$v$: `p = p - lr * (g + beta * v)`.",
     ],
     explanation=r"""
         `torch.optim.SGD(..., momentum=beta, nesterov=True)` keeps the same velocity
@@ -235,6 +227,11 @@ q3 = FunctionQuestion(
         Nesterov's method: the gradient is, in effect, taken at the point where the
         momentum is about to carry the weights, which damps the overshooting of heavy
         ball.
+
+        The solution shown is the course's own `helpers.optim.functional.nesterov_step`, the step
+        that `helpers.optim.SGD` takes for every parameter. It updates the tensors in place
+        (`mul_`, `add_`, ... write into the tensor itself) and returns them; an answer that returns
+        new tensors is just as right.
     """,
     success="your step matches `torch.optim.SGD(momentum=beta, nesterov=True)`.",
 )
@@ -309,13 +306,6 @@ q4 = ValueQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "It multiplies the learning rate by 1/(1 - β) in every direction alike.",
-        "b": "Along the valley floor the gradients point the same way at every step and add "
-        "up in the velocity, while across the valley they flip sign and largely cancel.",
-        "c": "It uses second derivatives to rescale the steps.",
-        "d": "It makes every step go exactly to the lowest point along the gradient.",
-    },
     answer="b",
     why={
         "a": "Only gradients that keep their direction are amplified by 1/(1 - β); gradients "

@@ -9,8 +9,9 @@ import math
 import numpy as np
 import torch
 
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 from helpers.exercises._torch_reference import torch_path, torch_step
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.optim.functional import adadelta_step, adagrad_step
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -19,39 +20,37 @@ __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 # ---------------------------------------------------------------------------------------------
 
 
-def adagrad_step(w, state_sum, grad, lr, eps):
-    state_sum = state_sum + grad**2  # every squared gradient so far
-    w = w - lr * grad / (np.sqrt(state_sum) + eps)
-    return w, state_sum
-
-
-def _adagrad_torch(w, state_sum, grad, lr, eps):
-    new_w, state = torch_step(
-        torch.optim.Adagrad, w, grad, {"sum": state_sum, "step": 0.0}, lr=lr, eps=eps
+def _adagrad_torch(p, g, state_sum, lr, eps):
+    new_p, state = torch_step(
+        torch.optim.Adagrad, p, g, {"sum": state_sum, "step": 0.0}, lr=lr, eps=eps
     )
-    return new_w, state["sum"]
+    return new_p, state["sum"]
 
 
-def _adagrad_variant(w, s, g, lr, eps, *, root=True, eps_inside=False, old=False, sign=-1.0):
+def _adagrad_variant(p, g, s, lr, eps, *, root=True, eps_inside=False, old=False, sign=-1.0):
     new_s = s + g**2
     used = s if old else new_s
     if not root:
         denominator = used + eps
     elif eps_inside:
-        denominator = np.sqrt(used + eps)
+        denominator = torch.sqrt(used + eps)
     else:
-        denominator = np.sqrt(used) + eps
-    return w + sign * lr * g / denominator, new_s
+        denominator = torch.sqrt(used) + eps
+    return p + sign * lr * g / denominator, new_s
+
+
+def _tensor(*values):
+    return torch.tensor(values, dtype=torch.float64)
 
 
 def _adagrad_cases():
     return [
         Case(
-            (np.array([1.0, -1.0, 0.5]), np.zeros(3), np.array([0.3, -2.0, 0.01]), 0.1, 1e-10),
+            (_tensor(1.0, -1.0, 0.5), _tensor(0.3, -2.0, 0.01), _tensor(0, 0, 0), 0.1, 1e-10),
             label="For a first step (state_sum = 0), lr = 0.1, eps = 1e-10",
         ),
         Case(
-            (np.array([0.2, 0.4]), np.array([1e-4, 4.0]), np.array([0.01, -1.0]), 0.5, 0.01),
+            (_tensor(0.2, 0.4), _tensor(0.01, -1.0), _tensor(1e-4, 4.0), 0.5, 0.01),
             label="For a later step with state_sum = [1e-4, 4], lr = 0.5, eps = 0.01",
         ),
     ]
@@ -67,7 +66,7 @@ q1 = FunctionQuestion(
     reference=adagrad_step,
     expected=_adagrad_torch,
     cases=_adagrad_cases,
-    returns=["w", "state_sum"],
+    returns=["p", "state_sum"],
     mistakes=[
         (
             lambda *a: _adagrad_variant(*a, root=False),
@@ -84,15 +83,21 @@ q1 = FunctionQuestion(
         ),
     ],
     hints=[
-        "First $s \\leftarrow s + g^2$ (elementwise), then "
-        "$w \\leftarrow w - \\eta\\, g / (\\sqrt{s} + \\epsilon)$.",
-        "NumPy works elementwise: `grad**2`, `np.sqrt(state_sum)`. Return `w, state_sum`.",
+        "First $G \\leftarrow G + g^2$ (elementwise), then "
+        "$\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt{G} + \\epsilon)$ (`p` holds "
+        "$\\theta$, `state_sum` holds $G$).",
+        "Tensor arithmetic works elementwise: `g**2`, `state_sum.sqrt()`. Return `p, state_sum`.",
     ],
     explanation=r"""
         This is `torch.optim.Adagrad(params, lr, eps=eps)`. Each coordinate gets its own
-        step size $\eta/(\sqrt{s} + \epsilon)$: coordinates with large past gradients take
+        step size $\eta/(\sqrt{G} + \epsilon)$: coordinates with large past gradients take
         small steps and rarely-updated ones take large steps. On the very first step
-        $s = g^2$, so every coordinate moves by about $\eta$, whatever its gradient.
+        $G = g^2$, so every coordinate moves by about $\eta$, whatever its gradient.
+
+        The solution shown is the course's own `helpers.optim.functional.adagrad_step`, the step
+        that `helpers.optim.Adagrad` takes for every parameter. It updates the tensors in place
+        (`mul_`, `add_`, ... write into the tensor itself) and returns them; an answer that returns
+        new tensors is just as right.
     """,
     success="your step matches `torch.optim.Adagrad`.",
 )
@@ -223,8 +228,8 @@ q2 = FunctionQuestion(
         RMSprop divides each coordinate's step by the root mean square of its recent
         gradients,
 
-        $$v_t = \alpha v_{t-1} + (1 - \alpha)\, g_t^2, \qquad
-        x_{t+1} = x_t - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon},$$
+        $$v_t = \beta v_{t-1} + (1 - \beta)\, g_t^2, \qquad
+        \theta_{t+1} = \theta_t - \eta\, \frac{g_t}{\sqrt{v_t} + \epsilon},$$
 
         which is `torch.optim.RMSprop(params, lr, alpha, eps)` (without momentum or
         centering). Some texts (TensorFlow, for one) write $\sqrt{v_t + \epsilon}$;
@@ -282,7 +287,7 @@ q3 = ValueQuestion(
     },
     hints=[
         "With a constant gradient $g$, after $t$ steps AdaGrad's sum is $t g^2$.",
-        "RMSprop's average $v$ tends to the fixed point of $v = \\alpha v + (1 - \\alpha) g^2$.",
+        "RMSprop's average $v$ tends to the fixed point of $v = \\beta v + (1 - \\beta) g^2$.",
     ],
     explanation=r"""
         AdaGrad: after $t$ equal gradients the sum is $t g^2$, so the step is
@@ -299,33 +304,24 @@ q3 = ValueQuestion(
 # ---------------------------------------------------------------------------------------------
 
 
-def adadelta_step(w, square_avg, acc_delta, grad, lr, rho, eps):
-    square_avg = rho * square_avg + (1 - rho) * grad**2
-    # units of w
-    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
-    acc_delta = rho * acc_delta + (1 - rho) * delta**2
-    w = w - lr * delta
-    return w, square_avg, acc_delta
-
-
-def _adadelta_torch(w, square_avg, acc_delta, grad, lr, rho, eps):
-    new_w, state = torch_step(
+def _adadelta_torch(p, g, square_avg, acc_delta, lr, rho, eps):
+    new_p, state = torch_step(
         torch.optim.Adadelta,
-        w,
-        grad,
+        p,
+        g,
         {"square_avg": square_avg, "acc_delta": acc_delta, "step": 0.0},
         lr=lr,
         rho=rho,
         eps=eps,
     )
-    return new_w, state["square_avg"], state["acc_delta"]
+    return new_p, state["square_avg"], state["acc_delta"]
 
 
 def _adadelta_variant(
-    w,
+    p,
+    g,
     sa,
     ad,
-    g,
     lr,
     rho,
     eps,
@@ -340,9 +336,9 @@ def _adadelta_variant(
     new_sa = rho * sa + (1 - rho) * g**2
     used_sa = sa if old_square else new_sa
     if torch_eps:
-        top, bottom = np.sqrt(ad + eps), np.sqrt(used_sa + eps)
+        top, bottom = torch.sqrt(ad + eps), torch.sqrt(used_sa + eps)
     else:
-        top, bottom = np.sqrt(ad) + eps, np.sqrt(used_sa) + eps
+        top, bottom = torch.sqrt(ad) + eps, torch.sqrt(used_sa) + eps
     delta = (top if numerator else 1.0) / bottom * g
     if accumulate == "delta":
         new_ad = rho * ad + (1 - rho) * delta**2
@@ -350,29 +346,21 @@ def _adadelta_variant(
         new_ad = rho * ad + (1 - rho) * g**2
     else:
         new_ad = ad
-    return w + sign * (lr if use_lr else 1.0) * delta, new_sa, new_ad
+    return p + sign * (lr if use_lr else 1.0) * delta, new_sa, new_ad
 
 
 def _adadelta_cases():
     return [
         Case(
-            (
-                np.array([1.0, -2.0]),
-                np.zeros(2),
-                np.zeros(2),
-                np.array([0.5, -3.0]),
-                1.0,
-                0.9,
-                1e-6,
-            ),
+            (_tensor(1.0, -2.0), _tensor(0.5, -3.0), _tensor(0, 0), _tensor(0, 0), 1.0, 0.9, 1e-6),
             label="For a first step (zero state), lr = 1.0, rho = 0.9, eps = 1e-6",
         ),
         Case(
             (
-                np.array([0.5, 1.5, -1.0]),
-                np.array([0.2, 1.0, 0.01]),
-                np.array([1e-3, 4e-3, 1e-4]),
-                np.array([0.4, -1.0, 0.2]),
+                _tensor(0.5, 1.5, -1.0),
+                _tensor(0.4, -1.0, 0.2),
+                _tensor(0.2, 1.0, 0.01),
+                _tensor(1e-3, 4e-3, 1e-4),
                 0.5,
                 0.95,
                 1e-3,
@@ -391,12 +379,12 @@ q4 = FunctionQuestion(
     reference=adadelta_step,
     expected=_adadelta_torch,
     cases=_adadelta_cases,
-    returns=["w", "square_avg", "acc_delta"],
+    returns=["p", "square_avg", "acc_delta"],
     mistakes=[
         (
             _ada(numerator=False),
             "That is an RMSprop step. Adadelta multiplies by sqrt(acc_delta + eps), the RMS "
-            "of the recent updates, which gives the step the units of w.",
+            "of the recent updates, which gives the step the units of the parameters.",
         ),
         (
             _ada(torch_eps=False),
@@ -416,27 +404,32 @@ q4 = FunctionQuestion(
             _ada(old_square=True),
             "Update square_avg with the new gradient first, then use it in the denominator.",
         ),
-        (_ada(use_lr=False), "PyTorch scales the step by lr as well: w = w - lr * delta."),
+        (_ada(use_lr=False), "PyTorch scales the step by lr as well: p = p - lr * delta."),
         (_ada(sign=1.0), "Is the sign of the update right? Step against the gradient."),
     ],
     hints=[
         "Three running quantities: `square_avg` (like RMSprop's v), the step `delta`, and "
         "`acc_delta`, the running average of `delta**2`.",
         "In order: update `square_avg`; compute "
-        "`delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad`; update "
-        "`acc_delta` with `delta**2`; then `w = w - lr * delta`.",
+        "`delta = (acc_delta + eps).sqrt() / (square_avg + eps).sqrt() * g`; update "
+        "`acc_delta` with `delta**2`; then `p = p - lr * delta`.",
     ],
     explanation=r"""
         Adadelta (Zeiler, 2012) replaces RMSprop's learning rate by the RMS of the
         recent updates:
 
-        $$\Delta_t = \frac{\sqrt{A_{t-1} + \epsilon}}{\sqrt{V_t + \epsilon}}\, g_t, \qquad
-        A_t = \rho A_{t-1} + (1 - \rho)\, \Delta_t^2 ,$$
+        $$\Delta_t = \frac{\sqrt{u_{t-1} + \epsilon}}{\sqrt{v_t + \epsilon}}\, g_t, \qquad
+        u_t = \beta u_{t-1} + (1 - \beta)\, \Delta_t^2 ,$$
 
         so the ratio has the units of the weights (the paper's "unit correction") and the
         method needs no learning rate; PyTorch still multiplies by `lr` (default 1.0).
         Note the convention: Adadelta puts $\epsilon$ *inside* the square roots, where
         PyTorch's RMSprop and Adam add it outside.
+
+        The solution shown is the course's own `helpers.optim.functional.adadelta_step`, the step
+        that `helpers.optim.Adadelta` takes for every parameter. It updates the tensors in place
+        (`mul_`, `add_`, ... write into the tensor itself) and returns them; an answer that returns
+        new tensors is just as right.
     """,
     success="your step matches `torch.optim.Adadelta`.",
 )
@@ -447,13 +440,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "Its sum of squared gradients only grows, so its steps keep shrinking, roughly "
-        "like 1/√t, even while the loss is still far from its minimum.",
-        "b": "It adds momentum, which overshoots the minimum.",
-        "c": "Its steps grow without bound when the gradients are small.",
-        "d": "It ignores the sign of the gradient.",
-    },
     answer="a",
     why={
         "a": "The accumulated sum never forgets, so the effective learning rate decays "
@@ -461,7 +447,7 @@ q5 = ChoiceQuestion(
         "b": "Plain AdaGrad has no momentum.",
         "c": "A coordinate with small gradients does get relatively large steps, but the "
         "growing sum makes every step shrink over time.",
-        "d": "The update is -η g/(√s + ε), which keeps the sign of g.",
+        "d": "The update is -η g/(√G + ε), which keeps the sign of g.",
     },
     explanation=r"""
         AdaGrad's denominator $\sqrt{\sum_{k \le t} g_k^2}$ grows without bound: with

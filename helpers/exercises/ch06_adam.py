@@ -6,11 +6,11 @@ Questions: ``q1`` an Adam step, ``q2`` the first step with and without bias corr
 
 import math
 
-import numpy as np
 import torch
 
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 from helpers.exercises._torch_reference import torch_step
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.optim.functional import adam_step, adamw_step
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -19,30 +19,24 @@ __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 # ---------------------------------------------------------------------------------------------
 
 
-def adam_step(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad  # running mean of the gradients
-    # running mean of the squared gradients
-    v = beta2 * v + (1 - beta2) * grad**2
-    m_hat = m / (1 - beta1**t)  # bias correction; t counts steps from 1
-    v_hat = v / (1 - beta2**t)
-    w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return w, m, v
-
-
-def _adam_torch(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
+def _adam_torch(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay=0.0, decoupled=False):
     optimizer = torch.optim.AdamW if decoupled else torch.optim.Adam
     state = {"step": float(t - 1), "exp_avg": m, "exp_avg_sq": v}
-    new_w, new_state = torch_step(
-        optimizer, w, grad, state, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay
+    new_p, new_state = torch_step(
+        optimizer, p, g, state, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay
     )
-    return new_w, new_state["exp_avg"], new_state["exp_avg_sq"]
+    return new_p, new_state["exp_avg"], new_state["exp_avg_sq"]
+
+
+def _tensor(*values):
+    return torch.tensor(values, dtype=torch.float64)
 
 
 def _adam_variant(
-    w,
+    p,
+    g,
     m,
     v,
-    g,
     t,
     lr,
     b1,
@@ -66,13 +60,13 @@ def _adam_variant(
     step = t + shift
     m_hat = um / (1 - b1**step) if correct_m else um
     v_hat = uv / (1 - b2**step) if correct_v else uv
-    denominator = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
-    return w + sign * lr * m_hat / denominator, new_m, new_v
+    denominator = torch.sqrt(v_hat + eps) if eps_inside else torch.sqrt(v_hat) + eps
+    return p + sign * lr * m_hat / denominator, new_m, new_v
 
 
-def _adam_corrected_state(w, m, v, g, t, lr, b1, b2, eps):
-    new_w, new_m, new_v = adam_step(w, m, v, g, t, lr, b1, b2, eps)
-    return new_w, new_m / (1 - b1**t), new_v / (1 - b2**t)
+def _adam_corrected_state(p, g, m, v, t, lr, b1, b2, eps):
+    new_p, new_m, new_v = adam_step(p, g, m, v, t, lr, b1, b2, eps)
+    return new_p, new_m / (1 - b1**t), new_v / (1 - b2**t)
 
 
 def _adam(**changes):
@@ -83,10 +77,10 @@ def _adam_cases():
     return [
         Case(
             (
-                np.array([1.0, -2.0, 0.5]),
-                np.zeros(3),
-                np.zeros(3),
-                np.array([0.1, -3.0, 0.02]),
+                _tensor(1.0, -2.0, 0.5),
+                _tensor(0.1, -3.0, 0.02),
+                torch.zeros(3, dtype=torch.float64),
+                torch.zeros(3, dtype=torch.float64),
                 1,
                 0.01,
                 0.9,
@@ -97,10 +91,10 @@ def _adam_cases():
         ),
         Case(
             (
-                np.array([0.3, 1.2]),
-                np.array([0.05, -0.2]),
-                np.array([0.01, 0.05]),
-                np.array([0.2, -0.4]),
+                _tensor(0.3, 1.2),
+                _tensor(0.2, -0.4),
+                _tensor(0.05, -0.2),
+                _tensor(0.01, 0.05),
                 5,
                 0.1,
                 0.9,
@@ -111,10 +105,10 @@ def _adam_cases():
         ),
         Case(
             (
-                np.array([2.0, -1.0]),
-                np.array([1e-3, 2e-3]),
-                np.array([1e-6, 4e-6]),
-                np.array([1e-3, 1e-3]),
+                _tensor(2.0, -1.0),
+                _tensor(1e-3, 1e-3),
+                _tensor(1e-3, 2e-3),
+                _tensor(1e-6, 4e-6),
                 3,
                 0.05,
                 0.8,
@@ -163,21 +157,26 @@ q1 = FunctionQuestion(
     reference=adam_step,
     expected=_adam_torch,
     cases=_adam_cases,
-    returns=["w", "m", "v"],
+    returns=["p", "m", "v"],
     mistakes=_ADAM_MISTAKES,
     hints=[
-        "Update the moments: `m = beta1 * m + (1 - beta1) * grad` and "
-        "`v = beta2 * v + (1 - beta2) * grad**2`.",
+        "Update the moments: `m = beta1 * m + (1 - beta1) * g` and "
+        "`v = beta2 * v + (1 - beta2) * g**2`.",
         "Correct them with the step number `t` (from 1): `m_hat = m / (1 - beta1**t)`, "
-        "likewise `v_hat`; then `w = w - lr * m_hat / (np.sqrt(v_hat) + eps)`. Return the "
+        "likewise `v_hat`; then `p = p - lr * m_hat / (v_hat.sqrt() + eps)`. Return the "
         "uncorrected `m` and `v`: they are the state for the next step.",
     ],
     explanation=r"""
         This is `torch.optim.Adam(params, lr, betas=(beta1, beta2), eps)`. The state keeps
         the *uncorrected* moments; the correction is applied only when stepping. PyTorch
         computes the same update in a slightly different order,
-        `w -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)`, which is
+        `p -= (lr / (1 - beta1**t)) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)`, which is
         algebraically identical.
+
+        The solution shown is the course's own `helpers.optim.functional.adam_step`, the step that
+        `helpers.optim.Adam` takes for every parameter. It updates the tensors in place (`mul_`,
+        `add_`, ... write into the tensor itself) and returns them; an answer that returns new
+        tensors is just as right.
     """,
     success="your step matches `torch.optim.Adam`.",
 )
@@ -247,47 +246,36 @@ q2 = ValueQuestion(
 # ---------------------------------------------------------------------------------------------
 
 
-def adamw_step(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    # decoupled weight decay, outside the adaptive scaling
-    w = w * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return w, m, v
+def _adamw_torch(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    return _adam_torch(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay, decoupled=True)
 
 
-def _adamw_torch(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    return _adam_torch(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay, decoupled=True)
+def _adamw_l2(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    return adam_step(p, g + weight_decay * p, m, v, t, lr, beta1, beta2, eps)
 
 
-def _adamw_l2(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    return adam_step(w, m, v, grad + weight_decay * w, t, lr, beta1, beta2, eps)
+def _adamw_no_lr(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    return adam_step(p * (1 - weight_decay), g, m, v, t, lr, beta1, beta2, eps)
 
 
-def _adamw_no_lr(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    return adam_step(w * (1 - weight_decay), m, v, grad, t, lr, beta1, beta2, eps)
+def _adamw_decay_after(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    new_p, new_m, new_v = adam_step(p, g, m, v, t, lr, beta1, beta2, eps)
+    return new_p * (1 - lr * weight_decay), new_m, new_v
 
 
-def _adamw_decay_after(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    new_w, new_m, new_v = adam_step(w, m, v, grad, t, lr, beta1, beta2, eps)
-    return new_w * (1 - lr * weight_decay), new_m, new_v
+def _adamw_no_decay(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    return adam_step(p, g, m, v, t, lr, beta1, beta2, eps)
 
 
-def _adamw_no_decay(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    return adam_step(w, m, v, grad, t, lr, beta1, beta2, eps)
-
-
-def _adamw_growth(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    return adam_step(w * (1 + lr * weight_decay), m, v, grad, t, lr, beta1, beta2, eps)
+def _adamw_growth(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    return adam_step(p * (1 + lr * weight_decay), g, m, v, t, lr, beta1, beta2, eps)
 
 
 def _with_decay(adam_variant):
     """An Adam mistake made inside an otherwise correct AdamW step."""
 
-    def wrong(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-        return adam_variant(w * (1 - lr * weight_decay), m, v, grad, t, lr, beta1, beta2, eps)
+    def wrong(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+        return adam_variant(p * (1 - lr * weight_decay), g, m, v, t, lr, beta1, beta2, eps)
 
     return wrong
 
@@ -296,10 +284,10 @@ def _adamw_cases():
     return [
         Case(
             (
-                np.array([1.0, -2.0, 0.5]),
-                np.zeros(3),
-                np.zeros(3),
-                np.array([0.1, -3.0, 0.02]),
+                _tensor(1.0, -2.0, 0.5),
+                _tensor(0.1, -3.0, 0.02),
+                torch.zeros(3, dtype=torch.float64),
+                torch.zeros(3, dtype=torch.float64),
                 1,
                 0.01,
                 0.9,
@@ -311,10 +299,10 @@ def _adamw_cases():
         ),
         Case(
             (
-                np.array([0.3, 1.2]),
-                np.array([0.05, -0.2]),
-                np.array([0.01, 0.05]),
-                np.array([0.2, -0.4]),
+                _tensor(0.3, 1.2),
+                _tensor(0.2, -0.4),
+                _tensor(0.05, -0.2),
+                _tensor(0.01, 0.05),
                 5,
                 0.1,
                 0.9,
@@ -332,38 +320,43 @@ q3 = FunctionQuestion(
     reference=adamw_step,
     expected=_adamw_torch,
     cases=_adamw_cases,
-    returns=["w", "m", "v"],
+    returns=["p", "m", "v"],
     mistakes=[
         (
             _adamw_l2,
-            "That adds weight_decay * w to the gradient: an L2 penalty, which Adam then "
+            "That adds weight_decay * p to the gradient: an L2 penalty, which Adam then "
             "rescales like any gradient (that is `torch.optim.Adam(weight_decay=...)`). "
-            "AdamW shrinks the weights directly: w = w * (1 - lr * weight_decay).",
+            "AdamW shrinks the weights directly: p = p * (1 - lr * weight_decay).",
         ),
         (
             _adamw_no_lr,
             "PyTorch's AdamW multiplies the decay by the learning rate: "
-            "w = w * (1 - lr * weight_decay).",
+            "p = p * (1 - lr * weight_decay).",
         ),
         (
             _adamw_decay_after,
             "Apply the decay to the weights *before* the Adam update, as PyTorch does.",
         ),
-        (_adamw_no_decay, "The weight decay is missing: w = w * (1 - lr * weight_decay)."),
+        (_adamw_no_decay, "The weight decay is missing: p = p * (1 - lr * weight_decay)."),
         (_adamw_growth, "Weight decay shrinks the weights: multiply by 1 - lr * weight_decay."),
         *[(_with_decay(wrong), nudge) for wrong, nudge in _ADAM_MISTAKES],
     ],
     hints=[
-        "AdamW is Adam plus one line, before the Adam update: `w = w * (1 - lr * weight_decay)`.",
-        "The gradient that goes into m and v is the plain `grad`: the decay does not "
+        "AdamW is Adam plus one line, before the Adam update: `p = p * (1 - lr * weight_decay)`.",
+        "The gradient that goes into m and v is the plain `g`: the decay does not "
         "touch the moments.",
     ],
     explanation=r"""
-        `torch.optim.AdamW` first shrinks the weights, $w \leftarrow (1 - \eta\lambda) w$,
-        and then takes an ordinary Adam step with the data gradient. The decay is
+        `torch.optim.AdamW` first shrinks the weights,
+        $\theta \leftarrow (1 - \eta\lambda)\,\theta$, and then takes an ordinary Adam step
+        with the data gradient. The decay is
         *decoupled* from the adaptive scaling: every weight shrinks by the same factor,
         however large its gradients have been. With an L2 penalty instead, the term
-        $\lambda w$ would enter $m$ and $v$ and be divided by $\sqrt{\hat v}$.
+        $\lambda \theta$ would enter $m$ and $v$ and be divided by $\sqrt{\hat v}$.
+
+        The solution shown is the course's own `helpers.optim.functional.adamw_step`. It updates
+        the tensors in place (`mul_`, `add_`, ... write into the tensor itself) and returns them;
+        an answer that returns new tensors is just as right.
     """,
     success="your step matches `torch.optim.AdamW`.",
 )
@@ -426,14 +419,6 @@ q4 = ValueQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "Adam ignores penalty terms in the loss.",
-        "b": "The penalty's gradient λw is divided by √v̂ like the rest of the gradient, so "
-        "weights with large past gradients are decayed less; AdamW shrinks all weights by "
-        "the same factor instead.",
-        "c": "L2 penalty and weight decay already differ for plain SGD.",
-        "d": "AdamW uses a larger learning rate than Adam.",
-    },
     answer="b",
     why={
         "a": "The penalty's gradient is part of the gradient Adam sees; it is not ignored, "

@@ -15,15 +15,8 @@ from torch import nn
 
 from helpers import schedules
 from helpers.data import two_moons
-from helpers.exercises.core import (
-    CORRECT,
-    INCORRECT,
-    Case,
-    Feedback,
-    FunctionQuestion,
-    ValueQuestion,
-    ____,
-)
+from helpers.exercises import Case, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises.feedback import CORRECT, INCORRECT, Feedback
 from helpers.training import lr_find
 
 __all__ = ["QUESTIONS", "____", "make_problem", "q1", "q2", "q3", "q4", "q5"]

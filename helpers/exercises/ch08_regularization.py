@@ -11,19 +11,9 @@ import numbers
 import numpy as np
 import torch
 
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 from helpers.exercises._torch_reference import torch_step
-from helpers.exercises.core import (
-    CORRECT,
-    INCORRECT,
-    Case,
-    ChoiceQuestion,
-    Feedback,
-    FunctionQuestion,
-    ValueQuestion,
-    ____,
-    _Stop,
-    _type_name,
-)
+from helpers.exercises.feedback import CORRECT, INCORRECT, Feedback, _Stop, _type_name
 from helpers.training import EarlyStopping
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4"]
@@ -431,13 +421,6 @@ q3 = _StoppingQuestion(
 
 q4 = ChoiceQuestion(
     "q4",
-    choices={
-        "a": "The validation loss is cheaper to compute.",
-        "b": "The training loss usually keeps falling while the model starts to overfit, so "
-        "it cannot show the moment when the model stops generalising better.",
-        "c": "The training loss is too noisy to compare between epochs.",
-        "d": "Early stopping would never stop on the training loss, because it always falls.",
-    },
     answer="b",
     why={
         "a": "Cost is not the reason; the validation set is usually smaller, but it must be "

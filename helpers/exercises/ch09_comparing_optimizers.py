@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4"]
 
@@ -240,13 +240,6 @@ q3 = ValueQuestion(
 
 q4 = ChoiceQuestion(
     "q4",
-    choices={
-        "a": "Adam is the better optimizer for this problem.",
-        "b": "Little: SGD's learning rate was not tuned, and one seed cannot separate a real "
-        "difference from run-to-run noise.",
-        "c": "SGD does not work for this model.",
-        "d": "Adam will also win on other data sets.",
-    },
     answer="b",
     why={
         "a": "The comparison is unfair (only one optimizer has a sensible learning rate) and "

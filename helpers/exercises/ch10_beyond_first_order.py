@@ -7,7 +7,7 @@ deep learning.
 
 import numpy as np
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -225,8 +225,8 @@ def lbfgs_direction(grad, s_list, y_list):
         q = q * (s @ y) / (y @ y)
     # second loop: oldest pair first, each with its own alpha
     for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
-        beta = rho * (y @ q)
-        q = q + (alpha - beta) * s
+        correction = rho * (y @ q)
+        q = q + (alpha - correction) * s
     return -q  # the search direction -H g
 
 
@@ -320,8 +320,8 @@ q4 = FunctionQuestion(
         "$q \\leftarrow q - \\alpha_i y_i$, with $\\rho_i = 1/(y_i^\\top s_i)$ and $q = g$ at "
         "the start.",
         "Then $q \\leftarrow \\gamma q$ with $\\gamma = s^\\top y / y^\\top y$ of the newest "
-        "pair. Second loop, oldest to newest: $\\beta = \\rho_i\\, y_i^\\top q$, "
-        "$q \\leftarrow q + (\\alpha_i - \\beta)\\, s_i$. Return $-q$.",
+        "pair. Second loop, oldest to newest: "
+        "$q \\leftarrow q + (\\alpha_i - \\rho_i\\, y_i^\\top q)\\, s_i$. Return $-q$.",
     ],
     explanation=r"""
         The two-loop recursion (Nocedal and Wright, 2006, algorithm 7.4) applies the BFGS
@@ -341,14 +341,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "L-BFGS needs the full Hessian.",
-        "b": "Its curvature pairs and line searches assume the same, exact loss at every "
-        "step; with noisy mini-batch gradients the differences y = g₊ - g are dominated by "
-        "noise, and full-batch gradients are too expensive on large data sets.",
-        "c": "It cannot be used with automatic differentiation.",
-        "d": "It converges more slowly than gradient descent on every problem.",
-    },
     answer="b",
     why={
         "a": "L-BFGS stores only m pairs of vectors, never the Hessian.",

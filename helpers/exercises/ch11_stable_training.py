@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 from helpers.plotting import COLORS, FIGSIZE, MARKERS
 from helpers.training import TrainingDiagnostics, fit
 
@@ -87,8 +87,8 @@ q1 = FunctionQuestion(
     mistakes=[
         (
             _clip(clamp=False),
-            "Gradients whose total norm is already below max_norm must stay as they are: "
-            "the factor is min(max_norm / ‖g‖, 1), never larger than 1.",
+            "Gradients whose total norm is already below `max_norm` must stay as they are: "
+            "the factor is min(`max_norm` / ‖g‖, 1), never larger than 1.",
         ),
         (
             _clip(per_tensor=True),
@@ -119,10 +119,10 @@ q1 = FunctionQuestion(
     explanation=r"""
         `torch.nn.utils.clip_grad_norm_` sees the gradients of all parameters as one long
         vector $g$, computes $\lVert g \rVert$, and multiplies every gradient by
-        $\min(c / (\lVert g \rVert + 10^{-6}), 1)$. The direction of the step is kept; only
-        its length is capped at $c$. It changes the gradients in place and returns the norm
-        from before clipping, which is worth logging: its spikes are what clipping guards
-        against. The $10^{-6}$ avoids a division by zero when every gradient is 0.
+        $\min(c / (\lVert g \rVert + 10^{-6}), 1)$, where $c$ is `max_norm`. The direction of
+        the step is kept; only its length is capped at $c$. It changes the gradients in place
+        and returns the norm from before clipping, which is worth logging: its spikes are what
+        clipping guards against. The $10^{-6}$ avoids a division by zero when every gradient is 0.
     """,
     success="your clipping matches `torch.nn.utils.clip_grad_norm_`.",
 )
@@ -342,14 +342,6 @@ def diagnostic_plot(seed=0, num_steps=30):
 
 q4 = ChoiceQuestion(
     "q4",
-    choices={
-        "a": "Nothing is wrong yet: the loss has hardly moved, so keep training and watch it.",
-        "b": "The steps are far too large: each one changes the weights by a sizeable "
-        "fraction of their size, and units are dying. Lower the learning rate, or add a "
-        "warmup.",
-        "c": "The learning rate is too small: the update-to-weight ratio is below 1e-3.",
-        "d": "The network is too shallow: add layers so that fewer units are dead.",
-    },
     answer="b",
     why={
         "a": "The loss is the last to show it. Dead ReLUs get no gradient and rarely come "

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from helpers import optim
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -431,11 +431,11 @@ q4 = FunctionQuestion(
         "`e = rho * g / norm` for each of the two gradients.",
     ],
     explanation=r"""
-        $\hat\epsilon = \rho\, g / \lVert g \rVert$ maximizes the first-order approximation
-        $L(\theta) + g^\top \epsilon$ of the loss over the ball $\lVert \epsilon \rVert \le
+        $\hat e = \rho\, g / \lVert g \rVert$ maximizes the first-order approximation
+        $L(\theta) + g^\top e$ of the loss over the ball $\lVert e \rVert \le
         \rho$: a step of length $\rho$ straight uphill. The ball is one ball in the space of
         all parameters, so the norm runs over all of them; per-tensor norms would give each
-        tensor its own ball. SAM then takes the gradient at $\theta + \hat\epsilon$ and
+        tensor its own ball. SAM then takes the gradient at $\theta + \hat e$ and
         gives it to the base optimizer at $\theta$.
     """,
     success="your perturbation matches `helpers.optim.SAM.first_step`.",
@@ -447,13 +447,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "Lion: it keeps one buffer per weight instead of AdamW's two.",
-        "b": "Adafactor: for each weight matrix it keeps a row and a column of second "
-        "moments instead of two full matrices.",
-        "c": "Schedule-Free AdamW: it needs no learning-rate schedule.",
-        "d": "SAM with AdamW as the base optimizer: flatter minima need less precision.",
-    },
     answer="b",
     why={
         "a": "Lion halves the state, to one full-size buffer per weight; another choice "

@@ -10,7 +10,7 @@ import copy
 import torch
 from torch import nn
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "all_reduce", "q1", "q2", "q3", "q4", "q5"]
 
@@ -138,8 +138,8 @@ def _q2_cases():
     generator = torch.Generator().manual_seed(3)
     w, g = torch.randn(4, 3, generator=generator), torch.randn(4, 3, generator=generator)
     return [
-        Case((w, g, 0.001, 0.0005), label="For a 4×3 layer, η = 0.001 and β = 0.0005"),
-        Case((w * 10, g / 10, 0.02, 0.01), label="For a 4×3 layer, η = 0.02 and β = 0.01"),
+        Case((w, g, 0.001, 0.0005), label="For a 4×3 layer, c = 0.001 and λ = 0.0005"),
+        Case((w * 10, g / 10, 0.02, 0.01), label="For a 4×3 layer, c = 0.02 and λ = 0.01"),
         Case((w, g * 1e3, 0.001, 0.0), label="For a large gradient and no weight decay"),
         Case((torch.zeros(5), g[0], 0.001, 0.0005), label="For a layer of zeros"),
     ]
@@ -154,7 +154,7 @@ q2 = FunctionQuestion(
     mistakes=[
         (
             lambda *a: _local_lr_variant(*a, decay=False),
-            "The weight decay belongs in the denominator: ‖g‖ + β‖w‖.",
+            "The weight decay belongs in the denominator: ‖g‖ + λ‖w‖.",
         ),
         (
             lambda *a: _local_lr_variant(*a, inverted=True),
@@ -163,7 +163,7 @@ q2 = FunctionQuestion(
         ),
         (
             lambda *a: _local_lr_variant(*a, eta_used=False),
-            "The trust coefficient η multiplies the ratio.",
+            "The trust coefficient c multiplies the ratio.",
         ),
     ],
     hints=[
@@ -172,9 +172,9 @@ q2 = FunctionQuestion(
         "the weights' norm or the denominator is 0.",
     ],
     explanation=r"""
-        LARS rescales each layer's step by $\lambda = \eta \lVert w \rVert /
-        (\lVert g \rVert + \beta \lVert w \rVert)$, so that the step
-        $\gamma\lambda(g + \beta w)$ has norm at most $\gamma\eta\lVert w \rVert$ (equal when
+        LARS rescales each layer's step by $\eta_w = c \lVert w \rVert /
+        (\lVert g \rVert + \lambda \lVert w \rVert)$, so that the step
+        $\eta\,\eta_w(g + \lambda w)$ has norm at most $\eta c\lVert w \rVert$ (equal when
         $g$ and $w$ point the same way): every layer moves by at most the same fraction of its
         own size, whatever the scale of its gradient. A layer of
         zeros has no size to compare with; `helpers.optim.LARS`, like the reference
@@ -376,14 +376,6 @@ q4 = FunctionQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "Never: with the linear scaling rule, a k times larger batch always trains in k "
-        "times fewer steps.",
-        "b": "Once the batch is well above the gradient noise scale tr(Σ)/‖G‖²: the gradient is "
-        "already accurate, so doubling the batch saves hardly any steps.",
-        "c": "As soon as the batch no longer fits in memory.",
-        "d": "When the learning rate that the linear rule gives is larger than 1.",
-    },
     answer="b",
     why={
         "a": "The rule assumes that the gradient is mostly noise; the chapter's batch-size sweep "

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from helpers.exercises.core import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
+from helpers.exercises import Case, ChoiceQuestion, FunctionQuestion, ValueQuestion, ____
 
 __all__ = ["QUESTIONS", "____", "q1", "q2", "q3", "q4", "q5"]
 
@@ -304,13 +304,6 @@ q4 = ValueQuestion(
 
 q5 = ChoiceQuestion(
     "q5",
-    choices={
-        "a": "A 3 x 3 grid: it covers the square evenly and is easy to read.",
-        "b": "9 Sobol points: 9 different learning rates (and 9 values of beta1) instead "
-        "of 3 of each.",
-        "c": "It makes no difference: both are 9 trials.",
-        "d": "A 3 x 3 grid, because quasi-random points can fall close together.",
-    },
     answer="b",
     why={
         "a": "Even in the square, but each axis sees only 3 values: if the learning rate "

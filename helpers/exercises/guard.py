@@ -18,7 +18,8 @@
 ``KeyboardInterrupt``: an interrupt from the user (the stop button in Jupyter) propagates
 after the state is restored, so that the cell stops as the user asked. A learner's own
 ``raise KeyboardInterrupt`` is told apart by the line that raised it (see
-:func:`raised_by_learner`) and reported as feedback by the caller, like ``SystemExit``.
+:func:`raised_by_learner`) and reported as feedback by the caller
+(:func:`helpers.exercises.learner_code.call_learner`), like ``SystemExit``.
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ usual. Each constructor takes the same hyperparameters, with the same names and 
 ``torch.optim`` class of the same name: a chapter can swap ``torch.optim.Adam`` for
 ``helpers.optim.Adam``.
 
-Each ``step`` is one short loop over the parameters that have a gradient and reads like the
-update rule in the book (the rule is the comment beside each line). The per-parameter state
-keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``, ``momentum_buffer``, ...), so a state
-dict saved by ``torch.optim`` loads here and the other way round. The steps are written as the
+Each ``step`` is one short loop over the parameters that have a gradient: it reads the group's
+hyperparameters, sets up the state and, for the classic rules (SGD to Adamax), calls the step
+function of :mod:`helpers.optim.functional`, the update rule as the book writes it; the
+others write their rule in ``step`` (the formula is the comment beside each line). The
+per-parameter state keeps torch's names (``step``, ``exp_avg``, ``exp_avg_sq``,
+``momentum_buffer``, ...), so a state dict saved by ``torch.optim`` loads here and the other
+way round. The steps are written as the
 formulas are, not in torch's order of operations, so the two agree to rounding: the tests allow
 a relative 1e-5 in float32 and 1e-12 in float64 after 200 steps.
 

@@ -78,10 +78,13 @@ class FromScratch(Optimizer):
             if isinstance(param_state.get("mu_product"), Tensor):
                 param_state["mu_product"] = param_state["mu_product"].item()
 
-    def _params_with_grad(self, group: dict) -> Iterator[tuple[Tensor, Tensor]]:
+    def _params_with_grad(
+        self, group: dict, weight_decay: float = 0.0
+    ) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield ``(p, g)`` for each parameter of `group` whose gradient is not None.
 
-        ``g`` is the gradient, negated when the group has ``maximize=True``.
+        ``g`` is the gradient, negated when the group has ``maximize=True``, plus the L2
+        term ``weight_decay * p`` when `weight_decay` is not 0.
         """
         sign_flip = group["maximize"]
         for p in group["params"]:
@@ -98,7 +101,8 @@ class FromScratch(Optimizer):
                     f"helpers.optim.{type(self).__name__} does not support complex parameters; "
                     "use the torch.optim class of the same name"
                 )
-            yield p, (-g if sign_flip else g)
+            g = -g if sign_flip else g
+            yield p, (g.add(p, alpha=weight_decay) if weight_decay != 0 else g)  # g + wd * p
 
     @staticmethod
     def _evaluate(closure: Callable[[], Tensor] | None) -> Tensor | None:
@@ -117,3 +121,31 @@ METHODS_DOC = """
         is None are skipped and get no state. `closure`, if given, re-evaluates the model and
         returns the loss, which ``step`` returns.
 """
+
+
+class AdamFamily(FromScratch):
+    """Base class of Adam and its relatives: their checks and their two moments' state."""
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        check_range("lr", group["lr"])
+        check_betas(group["betas"])
+        check_range("eps", group["eps"])
+        check_range("weight_decay", group["weight_decay"])
+
+    def _moments(self, p: Tensor) -> tuple[dict, int, Tensor, Tensor]:
+        """``p``'s state, advanced by one step: ``(state, t, m, v)``, m and v zero at first."""
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = torch.zeros_like(p)
+            state["exp_avg_sq"] = torch.zeros_like(p)
+        state["step"] += 1
+        return state, state["step"], state["exp_avg"], state["exp_avg_sq"]
+
+    def _gradients(self, group: dict) -> Iterator[tuple[Tensor, Tensor]]:
+        """``(p, g)`` with the group's weight decay: decoupled (p shrunk here) or L2 (in g)."""
+        wd, decoupled = group["weight_decay"], group.get("decoupled_weight_decay", False)
+        for p, g in self._params_with_grad(group, weight_decay=0.0 if decoupled else wd):
+            if decoupled and wd != 0:
+                p.mul_(1 - group["lr"] * wd)  # p <- (1 - lr * wd) * p
+            yield p, g

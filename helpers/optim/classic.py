@@ -2,7 +2,17 @@
 
 import torch
 
-from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range
+from helpers.optim._base import METHODS_DOC, AdamFamily, FromScratch, check_range
+from helpers.optim.functional import (
+    adadelta_step,
+    adagrad_step,
+    adam_step,
+    adamax_step,
+    momentum_step,
+    nesterov_step,
+    rmsprop_step,
+    sgd_step,
+)
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop"]
 
@@ -15,6 +25,8 @@ __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RM
 class SGD(FromScratch):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
 
+    Introduced in the chapter *Momentum and Nesterov*.
+
     Parameters
     ----------
     params : iterable of Tensor or of dict
@@ -22,7 +34,7 @@ class SGD(FromScratch):
     lr : float, default 1e-3
         Learning rate, >= 0.
     momentum : float, default 0
-        Momentum factor mu in [0, 1]; 0 gives plain (stochastic) gradient descent.
+        Momentum coefficient beta in [0, 1]; 0 gives plain (stochastic) gradient descent.
     dampening : float, default 0
         Dampening tau in [0, 1] of the gradient added to the momentum buffer.
     weight_decay : float, default 0
@@ -45,9 +57,9 @@ class SGD(FromScratch):
 
     References
     ----------
-    Polyak, B. T. (1964). Some methods of speeding up the convergence of iteration methods.
-    Sutskever, I., Martens, J., Dahl, G., & Hinton, G. (2013). On the importance of
-    initialization and momentum in deep learning. ICML.
+    - Polyak, B. T. (1964). Some methods of speeding up the convergence of iteration methods.
+    - Sutskever, I., Martens, J., Dahl, G., & Hinton, G. (2013). On the importance of
+      initialization and momentum in deep learning. ICML.
     """
 
     __doc__ += METHODS_DOC
@@ -90,25 +102,27 @@ class SGD(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, wd = group["lr"], group["weight_decay"]
-            mu, tau = group["momentum"], group["dampening"]
-            for p, g in self._params_with_grad(group):
-                if wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                if mu != 0:
-                    state = self.state[p]
-                    b = state.get("momentum_buffer")
-                    if b is None:
-                        b = state["momentum_buffer"] = g.clone()  # b_1 = g_1
-                    else:
-                        b.mul_(mu).add_(g, alpha=1 - tau)  # b <- mu * b + (1 - tau) * g
-                    g = g.add(b, alpha=mu) if group["nesterov"] else b  # g <- g + mu * b, or b
-                p.add_(g, alpha=-lr)  # p <- p - lr * g
+            lr, momentum, tau = group["lr"], group["momentum"], group["dampening"]
+            for p, g in self._params_with_grad(group, group["weight_decay"]):
+                if momentum == 0:
+                    sgd_step.unchecked(p, g, lr)
+                    continue
+                state = self.state[p]
+                v = state.get("momentum_buffer")
+                first = v is None  # torch starts the buffer at g: zero, then no dampening
+                if first:
+                    v = state["momentum_buffer"] = torch.zeros_like(p)
+                if group["nesterov"]:
+                    nesterov_step.unchecked(p, g, v, lr, momentum)
+                else:
+                    momentum_step.unchecked(p, g, v, lr, momentum, dampening=0.0 if first else tau)
         return loss
 
 
 class Adagrad(FromScratch):
     """Adagrad: per-coordinate step sizes from the sum of all past squared gradients.
+
+    Introduced in the chapter *Adaptive methods*.
 
     Parameters
     ----------
@@ -182,26 +196,22 @@ class Adagrad(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, lr_decay = group["lr"], group["lr_decay"]
-            wd, eps = group["weight_decay"], group["eps"]
-            for p, g in self._params_with_grad(group):
+            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+            for p, g in self._params_with_grad(group, group["weight_decay"]):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
                     state["sum"] = torch.full_like(p, group["initial_accumulator_value"])
                 state["step"] += 1
-                t, s = state["step"], state["sum"]
-                if wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                lr_t = lr / (1 + (t - 1) * lr_decay)  # lr_t = lr / (1 + (t - 1) * lr_decay)
-                s.addcmul_(g, g, value=1)  # s <- s + g^2
-                # p <- p - lr_t * g / (sqrt(s) + eps)
-                p.addcdiv_(g, s.sqrt().add_(eps), value=-lr_t)
+                lr_t = lr / (1 + (state["step"] - 1) * lr_decay)  # lr / (1 + (t - 1) lr_decay)
+                adagrad_step.unchecked(p, g, state["sum"], lr_t, eps)
         return loss
 
 
 class RMSprop(FromScratch):
     """RMSprop: divide the gradient by a running root mean square of recent gradients.
+
+    Introduced in the chapter *Adaptive methods*.
 
     Parameters
     ----------
@@ -239,9 +249,10 @@ class RMSprop(FromScratch):
 
     References
     ----------
-    Tieleman, T., & Hinton, G. (2012). Lecture 6.5, rmsprop. COURSERA: Neural Networks for
-    Machine Learning. Graves, A. (2013). Generating sequences with recurrent neural networks.
-    arXiv:1308.0850 (the centered variant).
+    - Tieleman, T., & Hinton, G. (2012). Lecture 6.5, rmsprop. COURSERA: Neural Networks for
+      Machine Learning.
+    - Graves, A. (2013). Generating sequences with recurrent neural networks.
+      arXiv:1308.0850 (the centered variant).
     """
 
     __doc__ += METHODS_DOC
@@ -281,39 +292,35 @@ class RMSprop(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
-            mu, centered = group["momentum"], group["centered"]
-            for p, g in self._params_with_grad(group):
+            lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+            for p, g in self._params_with_grad(group, group["weight_decay"]):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
                     state["square_avg"] = torch.zeros_like(p)
-                    if mu > 0:
+                    if momentum > 0:
                         state["momentum_buffer"] = torch.zeros_like(p)
-                    if centered:
+                    if group["centered"]:
                         state["grad_avg"] = torch.zeros_like(p)
                 state["step"] += 1
-                v = state["square_avg"]
-                if wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v <- alpha * v + (1 - alpha) * g^2
-                if centered:
-                    gbar = state["grad_avg"]
-                    gbar.lerp_(g, 1 - alpha)  # gbar <- alpha * gbar + (1 - alpha) * g
-                    d = v.addcmul(gbar, gbar, value=-1).sqrt_().add_(eps)  # sqrt(v - gbar^2) + eps
-                else:
-                    d = v.sqrt().add_(eps)  # d = sqrt(v) + eps
-                if mu > 0:
-                    b = state["momentum_buffer"]
-                    b.mul_(mu).addcdiv_(g, d)  # b <- mu * b + g / d
-                    p.add_(b, alpha=-lr)  # p <- p - lr * b
-                else:
-                    p.addcdiv_(g, d, value=-lr)  # p <- p - lr * g / d
+                rmsprop_step.unchecked(
+                    p,
+                    g,
+                    state["square_avg"],
+                    lr,
+                    alpha,
+                    eps,
+                    grad_avg=state.get("grad_avg"),
+                    momentum=momentum,
+                    momentum_buffer=state.get("momentum_buffer"),
+                )
         return loss
 
 
-class Adam(FromScratch):
+class Adam(AdamFamily):
     """Adam: momentum and RMS scaling with bias-corrected moment estimates; optionally AMSGrad.
+
+    Introduced in the chapter *Adam and its family*.
 
     Parameters
     ----------
@@ -351,8 +358,8 @@ class Adam(FromScratch):
 
     References
     ----------
-    Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR.
-    Reddi, S. J., Kale, S., & Kumar, S. (2018). On the convergence of Adam and beyond. ICLR.
+    - Kingma, D. P., & Ba, J. (2015). Adam: A method for stochastic optimization. ICLR.
+    - Reddi, S. J., Kale, S., & Kumar, S. (2018). On the convergence of Adam and beyond. ICLR.
     """
 
     __doc__ += METHODS_DOC
@@ -380,48 +387,25 @@ class Adam(FromScratch):
         )
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        check_range("lr", group["lr"])
-        check_betas(group["betas"])
-        check_range("eps", group["eps"])
-        check_range("weight_decay", group["weight_decay"])
-
     @torch.no_grad()
     def step(self, closure=None):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            amsgrad, decoupled = group["amsgrad"], group["decoupled_weight_decay"]
-            for p, g in self._params_with_grad(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                if wd != 0 and decoupled:
-                    p.mul_(1 - lr * wd)  # p <- (1 - lr * wd) * p
-                elif wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
-                if amsgrad:
-                    vmax = state["max_exp_avg_sq"]
-                    v = torch.maximum(vmax, v, out=vmax)  # vmax <- max(vmax, v); use vmax as v
-                m_hat = m / (1 - beta1**t)  # m_hat = m / (1 - beta1^t)
-                v_hat = v / (1 - beta2**t)  # v_hat = v / (1 - beta2^t)
-                # p <- p - lr * m_hat / (sqrt(v_hat) + eps)
-                p.addcdiv_(m_hat, v_hat.sqrt_().add_(eps), value=-lr)
+            lr, eps, (beta1, beta2) = group["lr"], group["eps"], group["betas"]
+            for p, g in self._gradients(group):
+                state, t, m, v = self._moments(p)
+                if group["amsgrad"] and "max_exp_avg_sq" not in state:
+                    state["max_exp_avg_sq"] = torch.zeros_like(p)
+                v_max = state.get("max_exp_avg_sq")  # AMSGrad only
+                adam_step.unchecked(p, g, m, v, t, lr, beta1, beta2, eps, v_max=v_max)
         return loss
 
 
 class AdamW(Adam):
     """AdamW: Adam with decoupled weight decay, p <- (1 - lr * weight_decay) * p.
+
+    Introduced in the chapter *Adam and its family*.
 
     Parameters
     ----------
@@ -483,8 +467,10 @@ class AdamW(Adam):
             group["decoupled_weight_decay"] = True
 
 
-class NAdam(FromScratch):
+class NAdam(AdamFamily):
     """NAdam: Adam with Nesterov momentum and torch's momentum-decay schedule.
+
+    Introduced in the chapter *Adam and its family*.
 
     Parameters
     ----------
@@ -550,10 +536,7 @@ class NAdam(FromScratch):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        check_range("lr", group["lr"])
-        check_betas(group["betas"])
-        check_range("eps", group["eps"])
-        check_range("weight_decay", group["weight_decay"])
+        super()._check_hyperparameters(group)
         check_range("momentum_decay", group["momentum_decay"])
 
     @torch.no_grad()
@@ -561,25 +544,13 @@ class NAdam(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            psi, decoupled = group["momentum_decay"], group["decoupled_weight_decay"]
-            for p, g in self._params_with_grad(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["mu_product"] = 1.0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                if wd != 0 and decoupled:
-                    p.mul_(1 - lr * wd)  # p <- (1 - lr * wd) * p
-                elif wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+            lr, eps, (beta1, beta2) = group["lr"], group["eps"], group["betas"]
+            psi = group["momentum_decay"]
+            for p, g in self._gradients(group):
+                state, t, m, v = self._moments(p)
                 mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))  # mu_t
                 mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))  # mu_{t+1}
-                mu_product = state["mu_product"] = state["mu_product"] * mu  # P_t
+                mu_product = state["mu_product"] = state.get("mu_product", 1.0) * mu  # P_t
                 m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
                 d = v.div(1 - beta2**t).sqrt().add_(eps)  # d = sqrt(v / (1 - beta2^t)) + eps
@@ -590,8 +561,10 @@ class NAdam(FromScratch):
         return loss
 
 
-class Adamax(FromScratch):
+class Adamax(AdamFamily):
     """Adamax: the infinity-norm variant of Adam.
+
+    Introduced in the chapter *Adam and its family*.
 
     Parameters
     ----------
@@ -639,38 +612,28 @@ class Adamax(FromScratch):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        check_range("lr", group["lr"])
-        check_betas(group["betas"])
-        check_range("eps", group["eps"])
-        check_range("weight_decay", group["weight_decay"])
-
     @torch.no_grad()
     def step(self, closure=None):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            for p, g in self._params_with_grad(group):
+            lr, eps, (beta1, beta2) = group["lr"], group["eps"], group["betas"]
+            for p, g in self._gradients(group):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
                     state["exp_avg"] = torch.zeros_like(p)
                     state["exp_inf"] = torch.zeros_like(p)
                 state["step"] += 1
-                t, m, u = state["step"], state["exp_avg"], state["exp_inf"]
-                if wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
-                # u <- max(beta2 * u, |g| + eps)
-                torch.maximum(u.mul_(beta2), g.abs().add_(eps), out=u)
-                p.addcdiv_(m, u, value=-lr / (1 - beta1**t))  # p <- p - lr / (1 - beta1^t) * m / u
+                m, u, t = state["exp_avg"], state["exp_inf"], state["step"]
+                adamax_step.unchecked(p, g, m, u, t, lr, beta1, beta2, eps)
         return loss
 
 
 class Adadelta(FromScratch):
     """Adadelta: step sizes from the ratio of running RMS of updates and of gradients.
+
+    Introduced in the chapter *Adaptive methods*.
 
     Parameters
     ----------
@@ -730,8 +693,8 @@ class Adadelta(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, rho, eps, wd = group["lr"], group["rho"], group["eps"], group["weight_decay"]
-            for p, g in self._params_with_grad(group):
+            lr, rho, eps = group["lr"], group["rho"], group["eps"]
+            for p, g in self._params_with_grad(group, group["weight_decay"]):
                 state = self.state[p]
                 if not state:
                     state["step"] = 0
@@ -739,11 +702,5 @@ class Adadelta(FromScratch):
                     state["acc_delta"] = torch.zeros_like(p)
                 state["step"] += 1
                 v, u = state["square_avg"], state["acc_delta"]
-                if wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
-                v.mul_(rho).addcmul_(g, g, value=1 - rho)  # v <- rho * v + (1 - rho) * g^2
-                # delta = sqrt(u + eps) / sqrt(v + eps) * g
-                delta = u.add(eps).sqrt_().div_(v.add(eps).sqrt_()).mul_(g)
-                u.mul_(rho).addcmul_(delta, delta, value=1 - rho)  # u <- rho u + (1 - rho) delta^2
-                p.add_(delta, alpha=-lr)  # p <- p - lr * delta
+                adadelta_step.unchecked(p, g, v, u, lr, rho, eps)
         return loss

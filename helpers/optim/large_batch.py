@@ -27,20 +27,22 @@ def trust_ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Ten
 class LARS(FromScratch):
     """LARS: SGD with momentum and a layer-wise learning rate (You, Gitman & Ginsburg, 2017).
 
+    Introduced in the chapter *Scaling out*.
+
     Parameters
     ----------
     params : iterable of Tensor or of dict
         Parameters to optimize, or dicts defining param groups. Each tensor is one "layer".
     lr : float, default 1e-3
-        Global learning rate gamma, >= 0.
+        Learning rate eta, >= 0.
     weight_decay : float, default 0
-        Weight-decay coefficient beta, >= 0.
+        Weight-decay coefficient lambda, >= 0.
     momentum : float, default 0.9
-        Momentum factor m in [0, 1].
+        Momentum coefficient beta in [0, 1].
     dampening : float, default 0
         Dampening tau in [0, 1] of the step added to the momentum buffer.
     trust_coefficient : float, default 1e-3
-        The LARS coefficient eta, >= 0: how far, relative to its norm, a layer moves per unit
+        The LARS coefficient c, >= 0: how far, relative to its norm, a layer moves per unit
         of learning rate.
     nesterov : bool, default False
         Use Nesterov momentum.
@@ -49,18 +51,19 @@ class LARS(FromScratch):
 
     Notes
     -----
-    Algorithm 1 of the paper, for each parameter tensor w with gradient g::
+    Algorithm 1 of the paper, for each parameter tensor w with gradient g, with the course's
+    symbols eta_w, c, lambda, beta, eta (the paper's lambda, eta, beta, m, gamma)::
 
-        lambda <- eta * ||w|| / (||g|| + beta * ||w||)     (1 if ||w|| or the denominator is 0)
-        u      <- lambda * (g + beta * w)
-        v      <- m * v + (1 - tau) * gamma * u              (v starts at 0)
-        w      <- w - v                  (w <- w - gamma * u - m * v   if nesterov)
+        eta_w <- c * ||w|| / (||g|| + lambda * ||w||)     (1 if ||w|| or the denominator is 0)
+        u     <- eta_w * (g + lambda * w)
+        v     <- beta * v + (1 - tau) * eta * u           (v starts at 0)
+        w     <- w - v                  (w <- w - eta * u - beta * v   if nesterov)
 
     State per parameter: ``momentum_buffer`` (v; only when momentum != 0).
 
     The reference ``pytorch_optimizer.LARS`` differs from the paper in two ways: it keeps
-    the learning rate outside the momentum buffer (``v <- m v + (1 - tau) u``,
-    ``w <- w - gamma v``, as ``torch.optim.SGD`` does), which is the same while the learning
+    the learning rate outside the momentum buffer (``v <- beta v + (1 - tau) u``,
+    ``w <- w - eta v``, as ``torch.optim.SGD`` does), which is the same while the learning
     rate is constant but not once a schedule changes it; and it gives one- and zero-dimensional
     tensors (biases, normalization scales) plain SGD steps, without trust ratio or weight
     decay, where the paper treats every layer alike. For the reference's treatment of biases,
@@ -111,23 +114,23 @@ class LARS(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, wd, eta = group["lr"], group["weight_decay"], group["trust_coefficient"]
-            mu, tau = group["momentum"], group["dampening"]
+            lr, wd, c = group["lr"], group["weight_decay"], group["trust_coefficient"]
+            momentum, tau = group["momentum"], group["dampening"]
             for w, g in self._params_with_grad(group):
                 w_norm, g_norm = torch.linalg.norm(w), torch.linalg.norm(g)
-                # lambda = eta ||w|| / (||g|| + beta ||w||)
-                local_lr = trust_ratio(eta * w_norm, g_norm + wd * w_norm)
-                u = g.add(w, alpha=wd).mul_(local_lr)  # u = lambda (g + beta w)
-                if mu == 0:
-                    w.add_(u, alpha=-lr)  # w <- w - gamma u
+                # eta_w = c ||w|| / (||g|| + lambda ||w||)
+                local_lr = trust_ratio(c * w_norm, g_norm + wd * w_norm)
+                u = g.add(w, alpha=wd).mul_(local_lr)  # u = eta_w (g + lambda w)
+                if momentum == 0:
+                    w.add_(u, alpha=-lr)  # w <- w - eta u
                     continue
                 state = self.state[w]
                 if "momentum_buffer" not in state:
                     state["momentum_buffer"] = torch.zeros_like(w)
                 v = state["momentum_buffer"]
-                v.mul_(mu).add_(u, alpha=(1 - tau) * lr)  # v <- m v + (1 - tau) gamma u
+                v.mul_(momentum).add_(u, alpha=(1 - tau) * lr)  # v <- beta v + (1 - tau) eta u
                 if group["nesterov"]:
-                    w.add_(u, alpha=-lr).add_(v, alpha=-mu)  # w <- w - gamma u - m v
+                    w.add_(u, alpha=-lr).add_(v, alpha=-momentum)  # w <- w - eta u - beta v
                 else:
                     w.sub_(v)  # w <- w - v
         return loss
@@ -135,6 +138,8 @@ class LARS(FromScratch):
 
 class LAMB(FromScratch):
     """LAMB: Adam's step with a layer-wise trust ratio (You et al., 2020).
+
+    Introduced in the chapter *Scaling out*.
 
     Parameters
     ----------

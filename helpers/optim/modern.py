@@ -15,6 +15,8 @@ __all__ = ["Adafactor", "Lion", "ScheduleFreeAdamW"]
 class Lion(FromScratch):
     """Lion (EvoLved Sign Momentum): the sign of an interpolated momentum, one buffer.
 
+    Introduced in the chapter *Optimizers of the last five years*.
+
     Parameters
     ----------
     params : iterable of Tensor or of dict
@@ -102,6 +104,8 @@ class Lion(FromScratch):
 
 class Adafactor(FromScratch):
     """Adafactor: Adam's second moment, factored into row and column averages for matrices.
+
+    Introduced in the chapter *Optimizers of the last five years*.
 
     Parameters
     ----------
@@ -232,6 +236,8 @@ def _mean_square(G: torch.Tensor, dim: int) -> torch.Tensor:
 
 class ScheduleFreeAdamW(FromScratch):
     """Schedule-Free AdamW: gradients at an interpolation, the average as the answer.
+
+    Introduced in the chapter *Optimizers of the last five years*.
 
     Parameters
     ----------

@@ -102,6 +102,8 @@ def _adjusted_lr(lr, adjust_lr_fn: str | None, shape: torch.Size):
 class Muon(FromScratch):
     """Muon: SGD with Nesterov momentum whose update is orthogonalized, for 2-D weights.
 
+    Introduced in the chapter *Optimizers of the last five years*.
+
     Parameters
     ----------
     params : iterable of Tensor or of dict
@@ -112,9 +114,9 @@ class Muon(FromScratch):
     weight_decay : float, default 0.1
         Decoupled weight decay coefficient, >= 0.
     momentum : float, default 0.95
-        Momentum coefficient mu in [0, 1].
+        Momentum coefficient beta in [0, 1].
     nesterov : bool, default True
-        Orthogonalize the Nesterov look-ahead ``(1 - mu) g + mu b`` instead of ``b``.
+        Orthogonalize the Nesterov look-ahead ``(1 - beta) g + beta b`` instead of ``b``.
     ns_coefficients : tuple of float, default (3.4445, -4.7750, 2.0315)
         Coefficients (a, b, c) of the Newton–Schulz polynomial
         (see :func:`~helpers.optim.muon.newton_schulz`).
@@ -132,22 +134,22 @@ class Muon(FromScratch):
     -----
     With gradient g of a matrix W (torch's form: the buffer b is an average, b_0 = 0)::
 
-        b <- mu * b + (1 - mu) * g
-        u <- (1 - mu) * g + mu * b    if nesterov    else    u <- b
+        b <- beta * b + (1 - beta) * g
+        u <- (1 - beta) * g + beta * b    if nesterov    else    u <- b
         O <- newton_schulz(u)                          (bfloat16, as in torch)
         W <- (1 - lr * weight_decay) * W
         W <- W - adjusted_lr * O
 
     State per parameter: ``momentum_buffer`` (b). Equal to ``torch.optim.Muon``; Jordan's
-    blog post writes the buffer without the factor ``1 - mu``, which only rescales ``u``
+    blog post writes the buffer without the factor ``1 - beta``, which only rescales ``u``
     before the normalization inside ``newton_schulz`` and so changes nothing but rounding.
 
     References
     ----------
-    Jordan, K., Jin, Y., Boza, V., You, J., Cesista, F., Newhouse, L., & Bernstein, J. (2024).
-    Muon: An optimizer for hidden layers in neural networks. Blog post,
-    https://kellerjordan.github.io/posts/muon/
-    Liu, J., et al. (2025). Muon is scalable for LLM training. arXiv:2502.16982.
+    - Jordan, K., Jin, Y., Boza, V., You, J., Cesista, F., Newhouse, L., & Bernstein, J.
+      (2024). Muon: An optimizer for hidden layers in neural networks. Blog post,
+      https://kellerjordan.github.io/posts/muon/
+    - Liu, J., et al. (2025). Muon is scalable for LLM training. arXiv:2502.16982.
     """
 
     __doc__ += METHODS_DOC
@@ -207,14 +209,14 @@ class Muon(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, wd, mu = group["lr"], group["weight_decay"], group["momentum"]
+            lr, wd, momentum = group["lr"], group["weight_decay"], group["momentum"]
             for W, g in self._params_with_grad(group):
                 state = self.state[W]
                 if not state:
                     state["momentum_buffer"] = torch.zeros_like(W)
                 b = state["momentum_buffer"]
-                b.lerp_(g, 1 - mu)  # b <- mu * b + (1 - mu) * g
-                u = g.lerp(b, mu) if group["nesterov"] else b  # u <- (1 - mu) * g + mu * b
+                b.lerp_(g, 1 - momentum)  # b <- beta * b + (1 - beta) * g
+                u = g.lerp(b, momentum) if group["nesterov"] else b  # u <- (1 - beta) g + beta b
                 O = newton_schulz(u, group["ns_steps"], group["ns_coefficients"], group["eps"])
                 W.mul_(1 - lr * wd)  # W <- (1 - lr * wd) * W
                 W.add_(O, alpha=-_adjusted_lr(lr, group["adjust_lr_fn"], W.shape))  # W - lr' O

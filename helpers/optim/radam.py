@@ -5,7 +5,7 @@ Introduced in the chapter *Stable training*.
 
 import torch
 
-from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range
+from helpers.optim._base import METHODS_DOC, AdamFamily
 
 __all__ = ["RAdam"]
 
@@ -15,7 +15,7 @@ def _rectification(rho_t: float, rho_inf: float) -> float:
     return ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
 
 
-class RAdam(FromScratch):
+class RAdam(AdamFamily):
     """RAdam: Adam whose adaptive step is switched on, and scaled, as its variance allows.
 
     In the first steps the running average of squared gradients rests on a handful of
@@ -90,12 +90,6 @@ class RAdam(FromScratch):
         )
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        check_range("lr", group["lr"])
-        check_range("eps", group["eps"])
-        check_betas(group["betas"])
-        check_range("weight_decay", group["weight_decay"])
-
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)
         for group in self.param_groups:
@@ -106,22 +100,10 @@ class RAdam(FromScratch):
         """Perform one optimization step (see the class docstring for the update rule)."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, eps, wd = group["lr"], group["eps"], group["weight_decay"]
-            beta1, beta2 = group["betas"]
-            decoupled = group["decoupled_weight_decay"]
+            lr, eps, (beta1, beta2) = group["lr"], group["eps"], group["betas"]
             rho_inf = 2 / (1 - beta2) - 1  # the length of the average with infinitely many g
-            for p, g in self._params_with_grad(group):
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-                if wd != 0 and decoupled:
-                    p.mul_(1 - lr * wd)  # p <- (1 - lr * wd) * p
-                elif wd != 0:
-                    g = g.add(p, alpha=wd)  # g <- g + wd * p
+            for p, g in self._gradients(group):
+                _, t, m, v = self._moments(p)
                 m.lerp_(g, 1 - beta1)  # m <- beta1 * m + (1 - beta1) * g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 * v + (1 - beta2) * g^2
                 m_hat = m / (1 - beta1**t)  # m_hat = m / (1 - beta1^t)

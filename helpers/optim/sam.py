@@ -19,6 +19,8 @@ class SAM(FromScratch):
     """Sharpness-aware minimization: the base optimizer's step, with the gradient taken at the
     worst point of a small ball around the parameters.
 
+    Introduced in the chapter *Optimizers of the last five years*.
+
     Parameters
     ----------
     params : iterable of Tensor or of dict
@@ -52,10 +54,10 @@ class SAM(FromScratch):
 
     References
     ----------
-    Foret, P., Kleiner, A., Mobahi, H., & Neyshabur, B. (2021). Sharpness-aware minimization
-    for efficiently improving generalization. ICLR.
-    Kwon, J., Kim, J., Park, H., & Choi, I. K. (2021). ASAM: Adaptive sharpness-aware
-    minimization for scale-invariant learning of deep neural networks. ICML.
+    - Foret, P., Kleiner, A., Mobahi, H., & Neyshabur, B. (2021). Sharpness-aware
+      minimization for efficiently improving generalization. ICLR.
+    - Kwon, J., Kim, J., Park, H., & Choi, I. K. (2021). ASAM: Adaptive sharpness-aware
+      minimization for scale-invariant learning of deep neural networks. ICML.
     """
 
     __doc__ += (

@@ -337,34 +337,34 @@ WRONG["ch03_minibatch_sgd.q5"] = [
 # --- ch04: momentum ------------------------------------------------------------------------
 
 
-def momentum_step_ema(w, v, grad, lr, beta):
-    v = beta * v + (1 - beta) * grad
-    w = w - lr * v
-    return w, v
+def momentum_step_ema(p, g, v, lr, beta):
+    v = beta * v + (1 - beta) * g
+    p = p - lr * v
+    return p, v
 
 
-def momentum_step_old_v(w, v, grad, lr, beta):
-    w = w - lr * v
-    v = beta * v + grad
-    return w, v
+def momentum_step_old_v(p, g, v, lr, beta):
+    p = p - lr * v
+    v = beta * v + g
+    return p, v
 
 
-def momentum_step_sutskever(w, v, grad, lr, beta):
-    v = beta * v - lr * grad
-    w = w + v
-    return w, v
+def momentum_step_sutskever(p, g, v, lr, beta):
+    v = beta * v - lr * g
+    p = p + v
+    return p, v
 
 
-def momentum_step_only_w(w, v, grad, lr, beta):
-    v = beta * v + grad
-    return w - lr * v
+def momentum_step_only_p(p, g, v, lr, beta):
+    v = beta * v + g
+    return p - lr * v
 
 
 WRONG["ch04_momentum.q1"] = [
     ((momentum_step_ema,), "EMA form"),
     ((momentum_step_old_v,), "new\\* velocity|new velocity"),
     ((momentum_step_sutskever,), "velocity holds the learning rate"),
-    ((momentum_step_only_w,), "tuple of 2 values"),
+    ((momentum_step_only_p,), "tuple of 2 values"),
 ]
 
 WRONG["ch04_momentum.q2"] = [
@@ -374,26 +374,26 @@ WRONG["ch04_momentum.q2"] = [
 ]
 
 
-def nesterov_plain(w, v, grad, lr, beta):
-    v = beta * v + grad
-    return w - lr * v, v
+def nesterov_plain(p, g, v, lr, beta):
+    v = beta * v + g
+    return p - lr * v, v
 
 
-def nesterov_old_v(w, v, grad, lr, beta):
-    w = w - lr * (grad + beta * v)
-    v = beta * v + grad
-    return w, v
+def nesterov_old_v(p, g, v, lr, beta):
+    p = p - lr * (g + beta * v)
+    v = beta * v + g
+    return p, v
 
 
-def nesterov_uphill(w, v, grad, lr, beta):
-    v = beta * v + grad
-    return w + lr * (grad + beta * v), v
+def nesterov_uphill(p, g, v, lr, beta):
+    v = beta * v + g
+    return p + lr * (g + beta * v), v
 
 
-def nesterov_ema(w, v, grad, lr, beta):
-    v = beta * v + (1 - beta) * grad
-    w = w - lr * (grad + beta * v)
-    return w, v
+def nesterov_ema(p, g, v, lr, beta):
+    v = beta * v + (1 - beta) * g
+    p = p - lr * (g + beta * v)
+    return p, v
 
 
 WRONG["ch04_momentum.q3"] = [
@@ -418,20 +418,20 @@ WRONG["ch04_momentum.q5"] = [
 # --- ch05: adaptive methods ----------------------------------------------------------------
 
 
-def adagrad_no_sqrt(w, state_sum, grad, lr, eps):
-    state_sum = state_sum + grad**2
-    return w - lr * grad / (state_sum + eps), state_sum
+def adagrad_no_sqrt(p, g, state_sum, lr, eps):
+    state_sum = state_sum + g**2
+    return p - lr * g / (state_sum + eps), state_sum
 
 
-def adagrad_eps_inside(w, state_sum, grad, lr, eps):
-    state_sum = state_sum + grad**2
-    return w - lr * grad / np.sqrt(state_sum + eps), state_sum
+def adagrad_eps_inside(p, g, state_sum, lr, eps):
+    state_sum = state_sum + g**2
+    return p - lr * g / torch.sqrt(state_sum + eps), state_sum
 
 
-def adagrad_old_sum(w, state_sum, grad, lr, eps):
-    w = w - lr * grad / (np.sqrt(state_sum) + eps)
-    state_sum = state_sum + grad**2
-    return w, state_sum
+def adagrad_old_sum(p, g, state_sum, lr, eps):
+    p = p - lr * g / (torch.sqrt(state_sum) + eps)
+    state_sum = state_sum + g**2
+    return p, state_sum
 
 
 WRONG["ch05_adaptive_methods.q1"] = [
@@ -515,25 +515,25 @@ WRONG["ch05_adaptive_methods.q3"] = [
 ]
 
 
-def adadelta_like_rmsprop(w, square_avg, acc_delta, grad, lr, rho, eps):
-    square_avg = rho * square_avg + (1 - rho) * grad**2
-    delta = grad / np.sqrt(square_avg + eps)
+def adadelta_like_rmsprop(p, g, square_avg, acc_delta, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * g**2
+    delta = g / torch.sqrt(square_avg + eps)
     acc_delta = rho * acc_delta + (1 - rho) * delta**2
-    return w - lr * delta, square_avg, acc_delta
+    return p - lr * delta, square_avg, acc_delta
 
 
-def adadelta_accumulates_grad(w, square_avg, acc_delta, grad, lr, rho, eps):
-    square_avg = rho * square_avg + (1 - rho) * grad**2
-    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
-    acc_delta = rho * acc_delta + (1 - rho) * grad**2
-    return w - lr * delta, square_avg, acc_delta
+def adadelta_accumulates_grad(p, g, square_avg, acc_delta, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * g**2
+    delta = torch.sqrt(acc_delta + eps) / torch.sqrt(square_avg + eps) * g
+    acc_delta = rho * acc_delta + (1 - rho) * g**2
+    return p - lr * delta, square_avg, acc_delta
 
 
-def adadelta_no_lr(w, square_avg, acc_delta, grad, lr, rho, eps):
-    square_avg = rho * square_avg + (1 - rho) * grad**2
-    delta = np.sqrt(acc_delta + eps) / np.sqrt(square_avg + eps) * grad
+def adadelta_no_lr(p, g, square_avg, acc_delta, lr, rho, eps):
+    square_avg = rho * square_avg + (1 - rho) * g**2
+    delta = torch.sqrt(acc_delta + eps) / torch.sqrt(square_avg + eps) * g
     acc_delta = rho * acc_delta + (1 - rho) * delta**2
-    return w - delta, square_avg, acc_delta
+    return p - delta, square_avg, acc_delta
 
 
 WRONG["ch05_adaptive_methods.q4"] = [
@@ -551,42 +551,42 @@ WRONG["ch05_adaptive_methods.q5"] = [
 # --- ch06: Adam ----------------------------------------------------------------------------
 
 
-def adam_no_bias_correction(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    return w - lr * m / (np.sqrt(v) + eps), m, v
+def adam_no_bias_correction(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    return p - lr * m / (torch.sqrt(v) + eps), m, v
 
 
-def adam_t_minus_one(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+def adam_t_minus_one(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
     m_hat = m / (1 - beta1 ** (t - 1))
     v_hat = v / (1 - beta2 ** (t - 1))
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    return p - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
 
 
-def adam_eps_inside(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+def adam_eps_inside(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
-    return w - lr * m_hat / np.sqrt(v_hat + eps), m, v
+    return p - lr * m_hat / torch.sqrt(v_hat + eps), m, v
 
 
-def adam_returns_corrected(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+def adam_returns_corrected(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
     m = m / (1 - beta1**t)
     v = v / (1 - beta2**t)
-    return w - lr * m / (np.sqrt(v) + eps), m, v
+    return p - lr * m / (torch.sqrt(v) + eps), m, v
 
 
-def adam_swapped_betas(w, m, v, grad, t, lr, beta1, beta2, eps):
-    m = beta2 * m + (1 - beta2) * grad
-    v = beta1 * v + (1 - beta1) * grad**2
+def adam_swapped_betas(p, g, m, v, t, lr, beta1, beta2, eps):
+    m = beta2 * m + (1 - beta2) * g
+    v = beta1 * v + (1 - beta1) * g**2
     m_hat = m / (1 - beta2**t)
     v_hat = v / (1 - beta1**t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    return p - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
 
 
 WRONG["ch06_adam.q1"] = [
@@ -604,29 +604,29 @@ WRONG["ch06_adam.q2"] = [
 ]
 
 
-def adamw_as_l2(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    grad = grad + weight_decay * w
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+def adamw_as_l2(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    g = g + weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    return p - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
 
 
-def adamw_decay_without_lr(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    w = w - weight_decay * w
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
+def adamw_decay_without_lr(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    p = p - weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
     m_hat = m / (1 - beta1**t)
     v_hat = v / (1 - beta2**t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    return p - lr * m_hat / (torch.sqrt(v_hat) + eps), m, v
 
 
-def adamw_no_bias_correction(w, m, v, grad, t, lr, beta1, beta2, eps, weight_decay):
-    w = w * (1 - lr * weight_decay)
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad**2
-    return w - lr * m / (np.sqrt(v) + eps), m, v
+def adamw_no_bias_correction(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    p = p * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    return p - lr * m / (torch.sqrt(v) + eps), m, v
 
 
 WRONG["ch06_adam.q3"] = [

@@ -2,7 +2,9 @@
 
 - Structure: one notebook per chapter, listed in ``_toc.yml``, committed without outputs; each
   question of the chapter module has a task cell (tagged ``exercise-task``), a stub cell
-  (tagged ``exercise-stub``) and a check cell, and no cell prints a solution. The site's
+  (tagged ``exercise-stub``) and a check cell, and no cell prints a solution. A question's
+  task is written only in its task cell: a choice question's choices are listed there, with
+  exactly the letters its checker knows. The site's
   version of the notebook (``book/_ext/course_site.py``) wraps each exercise in balanced
   sphinx-exercise gated directives, labels unique in the whole book, with a folded solution.
 - Run top to bottom as committed (the site build's run, read back from
@@ -20,8 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.exercises import CHAPTERS
-from helpers.exercises.core import ChoiceQuestion
+from helpers.exercises import CHAPTERS, ChoiceQuestion
 
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "book" / "exercises"
@@ -38,6 +39,17 @@ def questions(name):
 
 def stub_cells(nb):
     return [c for c in nb.cells if "exercise-stub" in c.metadata.get("tags", [])]
+
+
+def task_cell(nb, question):
+    """The index of ``question``'s task cell in ``nb``."""
+    tasks = [
+        i
+        for i, c in enumerate(nb.cells)
+        if "exercise-task" in c.metadata.get("tags", []) and c.metadata.exercise == question.name
+    ]
+    assert len(tasks) == 1, f"{question.name}: {len(tasks)} task cells"
+    return tasks[0]
 
 
 def test_every_chapter_notebook_is_in_the_toc():
@@ -67,21 +79,30 @@ def test_notebook_structure(name):
     tasks = [c for c in nb.cells if "exercise-task" in c.metadata.get("tags", [])]
     assert [c.metadata["exercise"] for c in tasks] == [q.name for q in questions(name)]
     for q in questions(name):
-        task = next(
-            i for i, c in enumerate(nb.cells) if c in tasks and c.metadata.exercise == q.name
-        )
+        task = task_cell(nb, q)
         assert nb.cells[task].cell_type == "markdown"
         assert sources[task].startswith(f"## {q.name}: "), "the task starts with its title"
         assert nb.cells[task + 1] in stubs, "the stub follows the task"
         assert sources[task + 2].startswith(f"{q.name}.check("), "the check follows the stub"
-        if isinstance(q, ChoiceQuestion):
-            for letter, choice in q.choices.items():
-                assert f"**({letter})** {choice}" in sources[task], (q.name, letter)
-            assert sources[task + 1].strip() == f"{q.variable} = ____"
     # In Jupyter: no directive fences as raw text, and no cell that prints a solution.
     assert not [s for s in sources if re.search(r"\{(exercise|solution)-(start|end)\}", s)]
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert not [s for s in code if re.search(r"^q\d+\.solution\(", s, re.MULTILINE)]
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_choices_are_the_letters_the_checker_knows(name):
+    # The choices are written once, in the task cell; the checker knows only their letters,
+    # why each is right or wrong, and the answer. They must be the same letters, in order.
+    nb = load(name)
+    for q in questions(name):
+        if not isinstance(q, ChoiceQuestion):
+            continue
+        task = nb.cells[task_cell(nb, q)].source
+        listed = re.findall(r"^- \*\*\(([a-z])\)\*\* \S", task, re.MULTILINE)
+        assert listed == q.letters, f"{q.name}: the task lists {listed}, the checker {q.letters}"
+        assert task.count("**(") == len(listed), f"{q.name}: a choice not on a line of its own"
+        assert nb.cells[task_cell(nb, q) + 1].source.strip() == f"{q.variable} = ____"
 
 
 @pytest.mark.parametrize("name", CHAPTERS)

@@ -21,16 +21,16 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.exercises import CHAPTERS, ____, settings
-from helpers.exercises.core import (
-    ERROR,
-    INCORRECT,
-    NOT_ATTEMPTED,
+from helpers.exercises import (
+    CHAPTERS,
     ChoiceQuestion,
     Feedback,
     FunctionQuestion,
     ValueQuestion,
+    ____,
+    settings,
 )
+from helpers.exercises.feedback import ERROR, INCORRECT, NOT_ATTEMPTED
 
 
 def _load_wrong_answers():

@@ -1,20 +1,26 @@
-"""No broken internal link or cross-reference in the built site.
+"""No broken internal link or cross-reference in the built site, and helpers link to the API.
 
 An equivalent of ``sphinx-build -b linkcheck`` restricted to the site itself (external hosts
 are not contacted: the course is built and tested offline): every ``href``/``src``/``srcset``
 in every HTML page that points inside the site must name an existing file, and every
-``#fragment`` must be an ``id`` (or ``<a name>``) in the target page.
+``#fragment`` must be an ``id`` (or ``<a name>``) in the target page. And every chapter and
+exercise page links each helper its notebook imports to that helper's entry on the API page.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import json
+import posixpath
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+
+from tests.conftest import ROOT, site_pages
 
 pytestmark = pytest.mark.slow
 
@@ -105,3 +111,40 @@ def test_every_built_page_is_tested(built_site, site_report, all_pages):
         f"pages built but not in the toc: {sorted(built - expected)}; "
         f"in the toc but not built: {sorted(expected - built)}"
     )
+
+
+API_PAGE = "book/api.html"
+HELPER_MODULE = re.compile(r"helpers(?!\.exercises)(\.\w+)*")
+NOTEBOOK_PAGES = [page for page in site_pages() if (ROOT / page).with_suffix(".ipynb").is_file()]
+
+
+def imported_helpers(notebook: Path) -> set[str]:
+    """The full names of the helpers a notebook imports, ``from helpers.x import y`` style.
+
+    The exercise checkers (``helpers.exercises``) are left out: they hold the solutions, so the
+    API page does not list them.
+    """
+    code = "\n".join(
+        "".join(cell["source"])
+        for cell in json.loads(notebook.read_text())["cells"]
+        if cell["cell_type"] == "code"
+    )
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        module = getattr(node, "module", None) or ""
+        if isinstance(node, ast.ImportFrom) and HELPER_MODULE.fullmatch(module):
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_a_page_links_the_helpers_it_imports_to_the_api_page(built_site, root, page):
+    notebook = (root / page).with_suffix(".ipynb")
+    here = posixpath.dirname(page)
+    linked = {
+        unquote(urlsplit(url).fragment).removeprefix("module-")
+        for tag, attr, url in parse(built_site / page).links
+        if tag == "a" and posixpath.normpath(posixpath.join(here, urlsplit(url).path)) == API_PAGE
+    }
+    missing = sorted(imported_helpers(notebook) - linked)
+    assert not missing, f"{page} imports {missing} but does not link them to the API page"

@@ -24,8 +24,11 @@ import torch.distributed as dist
 
 from helpers import distributed
 from helpers.distributed import WorkerError, launch
+from helpers.models import mlp
 
 pytestmark = pytest.mark.timeout(300)
+#: tests that start worker processes (seconds each): ``make unit`` leaves them to ``make test``
+slow_launch = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINING = {"sizes": [2, 8, 2], "lr": 0.5, "local_batch_size": 8, "epochs": 2}
@@ -77,6 +80,7 @@ def trained(data):
     return launch(distributed.run_tasks, tasks, nprocs=2, timeout=120)
 
 
+@slow_launch
 def test_every_rank_runs_once_with_one_thread(trained):
     assert [result[-1] for result in trained.results] == [(0, 2, 1), (1, 2, 1)]
     assert 0 < trained.startup_seconds < trained.total_seconds
@@ -84,6 +88,7 @@ def test_every_rank_runs_once_with_one_thread(trained):
 
 
 @pytest.mark.parametrize("seed", [0, 1])
+@slow_launch
 def test_ddp_equals_single_process_training_on_the_combined_batch(trained, data, seed):
     X, y = data
     single = distributed.train_single_process(X, y, seed=seed, world_size=2, **TRAINING)
@@ -94,17 +99,19 @@ def test_ddp_equals_single_process_training_on_the_combined_batch(trained, data,
         for a, b in zip(ddp["parameters"], single["parameters"], strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     # and it moved, so the comparison means something
-    start = distributed.make_model(TRAINING["sizes"], seed)
+    start = mlp(TRAINING["sizes"], seed=seed)
     assert not torch.allclose(single["parameters"][0], start[0].weight, atol=1e-3)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
+@slow_launch
 def test_the_all_reduce_by_hand_equals_ddp(trained, seed):
     ddp, by_hand = trained.results[0][2 * seed], trained.results[0][2 * seed + 1]
     for a, b in zip(ddp["parameters"], by_hand["parameters"], strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+@slow_launch
 def test_the_ranks_see_disjoint_shards_and_end_with_equal_weights(trained):
     first, second = (trained.results[rank][0] for rank in (0, 1))
     assert not set(first["examples"]) & set(second["examples"])
@@ -113,12 +120,14 @@ def test_the_ranks_see_disjoint_shards_and_end_with_equal_weights(trained):
         assert torch.equal(a, b)
 
 
+@slow_launch
 def test_communication_timing_has_one_entry_per_width(trained):
     timing = trained.results[0][4]
     assert timing["num_parameters"] == [64 * 8 + 8 + 8 * 8 + 8 + 8 * 10 + 10, 8970]
     assert all(t > 0 for t in timing["compute_seconds"] + timing["allreduce_seconds"])
 
 
+@slow_launch
 def test_a_worker_that_raises_fails_the_call_with_its_traceback_and_no_hang():
     start = time.time()
     with pytest.raises(WorkerError) as caught:
@@ -131,12 +140,14 @@ def test_a_worker_that_raises_fails_the_call_with_its_traceback_and_no_hang():
     assert not multiprocessing.active_children()
 
 
+@slow_launch
 def test_a_worker_that_dies_fails_the_call():
     with pytest.raises(WorkerError, match="worker 1 of 2 died without a result"):
         launch(rank_one_dies, nprocs=2, timeout=60)
     assert not multiprocessing.active_children()
 
 
+@slow_launch
 def test_a_worker_that_hangs_is_stopped_at_the_timeout():
     start = time.time()
     with pytest.raises(TimeoutError, match="did not finish within the timeout"):
@@ -145,6 +156,7 @@ def test_a_worker_that_hangs_is_stopped_at_the_timeout():
     assert not multiprocessing.active_children()
 
 
+@slow_launch
 def test_a_port_already_in_use_is_a_clear_error():
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -155,6 +167,7 @@ def test_a_port_already_in_use_is_a_clear_error():
     assert not multiprocessing.active_children()
 
 
+@slow_launch
 def test_two_launches_at_once_pick_different_free_ports():
     results = {}
 
@@ -205,20 +218,12 @@ def test_the_workers_check_their_arguments(data):
     with pytest.raises(ValueError, match="local_batch_size"):
         distributed.train_single_process(X, y, sizes=[2, 2], local_batch_size=0)
     with pytest.raises(ValueError, match="sizes"):
-        distributed.make_model([2])
+        distributed.train_single_process(X, y, sizes=[2])
     with pytest.raises(ValueError, match="tasks"):
         distributed.run_tasks([3])
 
 
-def test_make_model_leaves_the_global_random_state_alone():
-    state = torch.random.get_rng_state()
-    first, second = distributed.make_model([3, 4, 2], seed=5), distributed.make_model([3, 4, 2], 5)
-    assert torch.equal(torch.random.get_rng_state(), state)
-    assert all(
-        torch.equal(a, b) for a, b in zip(first.parameters(), second.parameters(), strict=True)
-    )
-
-
+@slow_launch
 def test_the_same_training_runs_under_torchrun(data):
     command = [
         sys.executable,

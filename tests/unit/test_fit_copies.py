@@ -17,7 +17,7 @@ from torch import nn
 
 from helpers import optim
 from helpers.data import make_loader
-from helpers.training import fit, fit_copies
+from helpers.training import ELEMENTWISE, TrainingDiagnostics, evaluate, fit, fit_copies
 
 SEEDS = (0, 1, 2)
 LRS = (0.05, 0.02, 0.1)
@@ -42,6 +42,8 @@ OPTIMIZERS = {
     "helpers RMSprop": optim.RMSprop,
     "helpers NAdam": optim.NAdam,
     "helpers Adagrad": optim.Adagrad,
+    "helpers LARS": functools.partial(optim.LARS, momentum=0.9, trust_coefficient=0.01),
+    "helpers LAMB": optim.LAMB,
 }
 MATRIX_ONLY = {"torch Muon"}
 
@@ -155,6 +157,12 @@ def _valid():
         ({"hyperparameters": [{"lr": 0.1}]}, "hyperparameters"),
         ({"num_epochs": 0}, "num_epochs"),
         ({"scheduler": lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt)}, "scheduler"),
+        ({"scheduler_interval": "batch"}, "scheduler_interval"),
+        ({"val_data": [_data(torch.float64)] * 2}, "val_data"),
+        ({"val_data": "X, y"}, "val_data"),
+        ({"callbacks": [[]] * 2}, "callbacks"),
+        ({"callbacks": [["not a callback"]] * 3}, "callbacks"),
+        ({"callbacks": [[TrainingDiagnostics()]] * 3}, "on_after_backward"),
     ],
 )
 def test_bad_arguments_name_themselves(change, pattern):
@@ -174,8 +182,13 @@ def test_copies_of_different_shapes_or_batch_counts_are_refused():
     with pytest.raises(ValueError, match="train_loaders"):
         fit_copies(**kwargs)
     kwargs = _valid()
-    kwargs["models"] = [nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2)).double() for _ in SEEDS]
-    with pytest.raises(ValueError, match="BatchNorm"):
+    widths = (2, 2, 3)  # equal parameters, unequal buffers
+    kwargs["models"] = [
+        nn.Sequential(nn.Linear(4, 2), nn.Tanh(), nn.Linear(2, 2)).double() for _ in SEEDS
+    ]
+    for model, width in zip(kwargs["models"], widths, strict=True):
+        model.register_buffer("scale", torch.ones(width))
+    with pytest.raises(ValueError, match="models"):
         fit_copies(**kwargs)
 
 
@@ -257,3 +270,165 @@ def test_side_by_side_equals_one_at_a_time_for_a_cnn_and_a_transformer(kind):
             # attention's batched kernels round differently; Adam magnifies the rounding of
             # weights whose gradients are near zero: float64, but not to the last 1e-12
             torch.testing.assert_close(got, want, rtol=1e-8, atol=1e-10)
+
+
+def _batch_norm_model(seed: int, dtype) -> nn.Module:
+    torch.manual_seed(seed)
+    # no bias before the BatchNorm: its gradient would be 0 up to rounding, which Adam and
+    # LARS blow up to full-size steps, different in every run
+    model = nn.Sequential(
+        nn.Linear(4, 8, bias=False), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2)
+    )
+    return model.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", ["torch SGD momentum", "torch Adam", "torch Adafactor"])
+def test_batch_norm_copies_update_their_running_statistics_as_separate_runs(name, dtype):
+    """Stacked buffers: each copy's running mean and variance move as in its own fit run, and
+    the validation loss is computed in eval mode (from the running statistics), as fit does."""
+    X, y = _data(dtype)
+    loss_fn = nn.CrossEntropyLoss()
+    make = OPTIMIZERS[name]
+    together = [_batch_norm_model(seed, dtype).eval() for seed in SEEDS]  # the mode is fit's
+    histories = fit_copies(
+        together,
+        loss_fn,
+        make,
+        _loaders(X, y),
+        NUM_EPOCHS,
+        hyperparameters=[{"lr": lr} for lr in LRS],
+        val_data=(X, y),
+    )
+    for seed, lr, model, history in zip(SEEDS, LRS, together, histories, strict=True):
+        alone = _batch_norm_model(seed, dtype)
+        loader = make_loader(X, y, batch_size=20, seed=seed)
+        expected = fit(
+            alone, loss_fn, make(alone.parameters(), lr=lr), loader, NUM_EPOCHS, val_data=(X, y)
+        )
+        assert model.training and alone.training
+        state, want = model.state_dict(), alone.state_dict()
+        for key in want:  # weights, running_mean, running_var, num_batches_tracked
+            torch.testing.assert_close(state[key], want[key], **TOLERANCE[dtype])
+        assert int(state["1.num_batches_tracked"]) == NUM_EPOCHS * 3
+        for field in ("batch_loss", "train_loss", "val_loss"):
+            torch.testing.assert_close(
+                torch.tensor(getattr(history, field)),
+                torch.tensor(getattr(expected, field)),
+                **TOLERANCE[dtype],
+            )
+        assert history.val_loss[-1] == pytest.approx(evaluate(alone, loss_fn, X, y)[0])
+        train_mode_loss = loss_fn(alone(X), y).item()  # batch statistics: not what fit records
+        assert abs(history.val_loss[-1] - train_mode_loss) > 1e-6
+
+
+class _Recorder:
+    """A fit callback: the loss on a second data set after every step, and the calls made."""
+
+    def __init__(self, X, y):
+        self.data, self.losses, self.calls = (X, y), [], []
+
+    def on_train_begin(self, model):
+        self.calls.append("begin")
+
+    def on_step_end(self, model):
+        self.losses.append(evaluate(model, nn.CrossEntropyLoss(), *self.data)[0])
+
+    def on_train_end(self, model):
+        self.calls.append("end")
+
+
+class _StepScheduler:
+    """A fit callback that steps a scheduler after every update."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def on_step_end(self, model):
+        self.scheduler.step()
+
+
+def _warmup(optimizer):
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: min((t + 1) / 4, 1.0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", ["torch SGD momentum", "helpers LARS"])
+def test_per_copy_validation_callbacks_and_a_per_step_schedule_as_in_fit(name, dtype):
+    """Copy k with its own validation set, a callback on a test set, and the lr set every step:
+    fit does the same with val_data, the callback and one more that steps the scheduler."""
+    X, y = _data(dtype)
+    val_sets = [(X[10 * k : 10 * k + 30], y[10 * k : 10 * k + 30]) for k in range(len(SEEDS))]
+    X_test, y_test = X.flip(0)[:25], y.flip(0)[:25]
+    loss_fn = nn.CrossEntropyLoss()
+    make = OPTIMIZERS[name]
+    together = [_batch_norm_model(seed, dtype) for seed in SEEDS]
+    recorders = [_Recorder(X_test, y_test) for _ in SEEDS]
+    histories = fit_copies(
+        together,
+        loss_fn,
+        make,
+        _loaders(X, y),
+        NUM_EPOCHS,
+        hyperparameters=[{"lr": lr} for lr in LRS],
+        scheduler=_warmup,
+        scheduler_interval="step",
+        val_data=val_sets,
+        callbacks=[[r] for r in recorders],
+    )
+    for k, (seed, lr) in enumerate(zip(SEEDS, LRS, strict=True)):
+        alone = _batch_norm_model(seed, dtype)
+        opt = make(alone.parameters(), lr=lr)
+        recorder = _Recorder(X_test, y_test)
+        loader = make_loader(X, y, batch_size=20, seed=seed)
+        callbacks = [recorder, _StepScheduler(_warmup(opt))]
+        expected = fit(
+            alone, loss_fn, opt, loader, NUM_EPOCHS, val_data=val_sets[k], callbacks=callbacks
+        )
+        for got, want in zip(together[k].parameters(), alone.parameters(), strict=True):
+            torch.testing.assert_close(got, want, **TOLERANCE[dtype])
+        for field in ("batch_loss", "val_loss", "lr"):
+            torch.testing.assert_close(
+                torch.tensor(getattr(histories[k], field)),
+                torch.tensor(getattr(expected, field)),
+                **TOLERANCE[dtype],
+            )
+        assert len(recorders[k].losses) == NUM_EPOCHS * 3 == len(recorder.losses)
+        torch.testing.assert_close(
+            torch.tensor(recorders[k].losses), torch.tensor(recorder.losses), **TOLERANCE[dtype]
+        )
+        assert recorders[k].calls == ["begin", "end"]
+
+
+def test_layer_wise_optimizers_see_each_copys_layers_on_their_own():
+    """LARS and LAMB scale each tensor's step by its own norms: one param group per copy, so
+    the trust ratio of copy k's layer is computed from copy k's layer alone."""
+    from helpers.training import _Copies
+
+    assert not {"LARS", "LAMB"} & ELEMENTWISE
+    models = [_model(seed, torch.float64) for seed in SEEDS]
+    for make in (OPTIMIZERS["helpers LARS"], optim.LAMB):
+        copies = _Copies(models, [{"lr": 0.1}] * 3, make)
+        assert not copies.stacked and len(copies.param_groups) == 3
+        for group, model in zip(copies.param_groups, models, strict=True):
+            assert all(p is q for p, q in zip(group["params"], model.parameters(), strict=True))
+    # a weight 10 times larger gets a 10 times larger LARS step: the ratio is per layer per copy
+    big = [_model(0, torch.float64), _model(0, torch.float64)]
+    with torch.no_grad():
+        for p in big[1].parameters():
+            p.mul_(10)
+    before = [[p.detach().clone() for p in m.parameters()] for m in big]
+    X, y = _data(torch.float64)
+    lars = functools.partial(optim.LARS, momentum=0.0, trust_coefficient=0.01)
+    fit_copies(
+        big, nn.CrossEntropyLoss(), lars, [[(X, y)]] * 2, 1, hyperparameters=[{"lr": 1.0}] * 2
+    )
+    steps = [
+        [
+            torch.linalg.vector_norm(p.detach() - b).item() / torch.linalg.vector_norm(b).item()
+            for p, b in zip(m.parameters(), bs, strict=True)
+        ]
+        for m, bs in zip(big, before, strict=True)
+    ]
+    for small_copy, large_copy in zip(*steps, strict=True):  # |step| / |w| <= lr * 0.01 each
+        assert 0 < small_copy <= 0.01 + 1e-12 and 0 < large_copy <= 0.01 + 1e-12

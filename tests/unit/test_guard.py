@@ -26,7 +26,7 @@ from helpers.exercises import ch05_adaptive_methods as ch05
 from helpers.exercises import ch07_lr_schedules as ch07
 from helpers.exercises import ch08_regularization as ch08
 from helpers.exercises import settings
-from helpers.exercises.core import CORRECT, ERROR, INCORRECT
+from helpers.exercises.feedback import CORRECT, ERROR, INCORRECT
 
 pytestmark = pytest.mark.timeout(60)
 

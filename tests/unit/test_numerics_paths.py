@@ -64,6 +64,7 @@ def test_this_process_runs_on_the_check_path():
         assert os.environ.get(name) == value, name
 
 
+@pytest.mark.slow  # starts two Python processes
 @needs_mkl
 def test_a_chaotic_run_differs_between_the_two_paths():
     # Beyond the stability limit the loss is chaotic: rounding alone changes the result.
@@ -72,6 +73,7 @@ def test_a_chaotic_run_differs_between_the_two_paths():
     assert abs(site - check) > 1e-3 * abs(site), (site, check)
 
 
+@pytest.mark.slow  # starts two Python processes
 @needs_mkl
 def test_a_stable_run_agrees_between_the_two_paths():
     # Below the limit the same run agrees to rounding, so only fragile claims are caught.

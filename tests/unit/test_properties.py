@@ -52,6 +52,7 @@ from helpers import (
     data,
     distributed,
     interactive,
+    models,
     notebook,
     objectives,
     optim,
@@ -59,9 +60,11 @@ from helpers import (
     schedules,
     training,
 )
-from helpers.exercises import CHAPTERS, core
+from helpers.exercises import CHAPTERS, ChoiceQuestion, Feedback, ValueQuestion
 from helpers.exercises import settings as checker_settings
-from helpers.optim import muon, sam
+from helpers.exercises.comparison import compare
+from helpers.exercises.feedback import _MAX_MESSAGE, _format_number
+from helpers.optim import functional, muon, sam
 from tests.unit import benchmark_probes
 
 # The thread method: each probe below has its own SIGALRM alarm, which would cancel
@@ -244,7 +247,9 @@ def _fit_copies_kwargs():
         "train_loaders": [_loader(), _loader()],
         "hyperparameters": [{"lr": 0.1}, {"lr": 0.2}],
         "scheduler": None,
+        "scheduler_interval": "step",
         "val_data": _xy(8),
+        "callbacks": [[], []],
         "diverge_factor": 1e3,
     }
 
@@ -297,6 +302,8 @@ class Spec:
     valid: Callable[[], dict]
     aliases: dict = field(default_factory=dict)
     makes_figures: bool = False
+    #: seconds per call (a process started, an animation rendered): ``make unit`` skips it
+    slow: bool = False
 
 
 def _method(factory, method):
@@ -316,8 +323,6 @@ SPECS = [
     Spec("objectives.parabola", objectives.parabola, lambda: {"a": 2.0}),
     Spec("objectives.quadratic", objectives.quadratic, lambda: {"mu": 1.0, "L": 10.0}),
     Spec("objectives.rosenbrock", objectives.rosenbrock, lambda: {"a": 1.0, "b": 100.0}),
-    Spec("objectives.beale", objectives.beale, dict),
-    Spec("objectives.himmelblau", objectives.himmelblau, dict),
     Spec("objectives.saddle", objectives.saddle, dict),
     Spec(
         "objectives.Objective",
@@ -513,6 +518,7 @@ SPECS = [
             "default_mode": "once",
         },
         makes_figures=True,
+        slow=True,
     ),
     Spec(
         "plotting.plot_theory_and_measured",
@@ -675,11 +681,6 @@ SPECS = [
         lambda: {"metric": 0.5},
     ),
     Spec(
-        "training.StackedMLP",
-        training.StackedMLP,
-        lambda: {"nets": [torch.nn.Sequential(torch.nn.Linear(2, 3)) for _ in range(2)]},
-    ),
-    Spec(
         "training.run_steps",
         training.run_steps,
         lambda: {
@@ -706,7 +707,7 @@ SPECS = [
     # the exercise framework's public helpers
     Spec(
         "exercises.compare",
-        core.compare,
+        compare,
         lambda: {"got": np.ones(2), "expected": np.ones(2), "rtol": 1e-6, "atol": 1e-9},
     ),
 ]
@@ -748,6 +749,34 @@ for _name, _hyper in _OPTIMIZER_HYPER.items():
             aliases={"param_group": "param_group|param group|params|parameters"},
         )
     )
+
+
+# helpers.optim.functional: one step function per update rule, on explicit state tensors.
+def _step_kwargs(state, t=False, **hyper):
+    tensors = {"p": torch.ones(3), "g": torch.full((3,), 0.5)}
+    tensors |= {name: torch.zeros(3) for name in state}
+    return {**tensors, **({"t": 1} if t else {}), **hyper}
+
+
+_STEP_CALLS = {
+    "sgd_step": lambda: _step_kwargs((), lr=0.1),
+    "momentum_step": lambda: _step_kwargs(("v",), lr=0.1, beta=0.9, dampening=0.0),
+    "nesterov_step": lambda: _step_kwargs(("v",), lr=0.1, beta=0.9),
+    "adagrad_step": lambda: _step_kwargs(("state_sum",), lr=0.1, eps=1e-10),
+    "rmsprop_step": lambda: _step_kwargs(
+        ("v", "grad_avg", "momentum_buffer"), lr=0.01, alpha=0.99, eps=1e-8, momentum=0.5
+    ),
+    "adadelta_step": lambda: _step_kwargs(("square_avg", "acc_delta"), lr=1.0, rho=0.9),
+    "adam_step": lambda: _step_kwargs(
+        ("m", "v", "v_max"), t=True, lr=1e-3, beta1=0.9, beta2=0.999, bias_correction=True
+    ),
+    "adamw_step": lambda: _step_kwargs(("m", "v"), t=True, lr=1e-3, weight_decay=0.01),
+    "adamax_step": lambda: _step_kwargs(("m", "u"), t=True, lr=2e-3, eps=1e-8),
+}
+SPECS += [
+    Spec(f"functional.{name}", getattr(functional, name), valid)
+    for name, valid in _STEP_CALLS.items()
+]
 
 # The optimizers of the chapter *Optimizers of the last five years*, and its two functions.
 _MODERN_HYPER = {
@@ -851,12 +880,17 @@ SPECS += [
         "distributed.launch",
         distributed.launch,
         lambda: {"worker": torch.distributed.get_rank, "nprocs": 1, "timeout": 60.0, "port": None},
+        slow=True,
     ),
-    Spec("distributed.make_model", distributed.make_model, lambda: {"sizes": [2, 3], "seed": 0}),
+    Spec(
+        "models.mlp",
+        models.mlp,
+        lambda: {"sizes": [2, 3, 2], "activation": torch.nn.Tanh, "seed": 0},
+    ),
     Spec(
         "distributed.run_tasks",
         distributed.run_tasks,
-        lambda: {"tasks": [functools.partial(distributed.make_model, [2, 2])]},
+        lambda: {"tasks": [functools.partial(models.mlp, [2, 2], seed=0)]},
     ),
     Spec(
         "distributed.train_single_process",
@@ -907,8 +941,9 @@ AUTHORING |= {"ValueQuestion"}
 def test_every_public_callable_has_a_probe():
     covered = {spec.name for spec in SPECS} | set(RECORDS)
     missing = []
-    modules = (objectives, training, data, plotting, schedules, optim, notebook, interactive)
-    for module in (*modules, muon, sam, distributed, *benchmark_probes.MODULES):
+    modules = (objectives, training, data, models, plotting, schedules, optim, notebook)
+    modules += (interactive, functional, muon, sam, distributed, *benchmark_probes.MODULES)
+    for module in modules:
         short = module.__name__.split(".")[-1]
         for name in module.__all__:
             if callable(getattr(module, name)) and f"{short}.{name}" not in covered:
@@ -973,7 +1008,12 @@ def _report():
     print("\nhypothesis probes by outcome:\n  " + "\n  ".join(lines))
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=[spec.name for spec in SPECS])
+def _params(specs: list[Spec]) -> list:
+    marks = {True: [pytest.mark.slow], False: []}
+    return [pytest.param(spec, id=spec.name, marks=marks[spec.slow]) for spec in specs]
+
+
+@pytest.mark.parametrize("spec", _params(SPECS))
 def test_valid_call_works(spec):
     kwargs = spec.valid()  # may seed torch (to build a model): before the snapshot
     before = _state()
@@ -982,7 +1022,7 @@ def test_valid_call_works(spec):
     _reset_state(before)
 
 
-@pytest.mark.parametrize("spec", [s for s in SPECS if s.valid()], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", _params([s for s in SPECS if s.valid()]))
 @PROBES
 @given(data=st.data())
 def test_garbage_gives_a_clear_error_or_works(spec, data):
@@ -1059,19 +1099,19 @@ garbage_functions = st.one_of(
 
 
 def _answers(question, data):
-    if isinstance(question, core.ValueQuestion):
+    if isinstance(question, ValueQuestion):
         count = data.draw(st.sampled_from([len(question.names)] * 4 + [0, 1, 5]), label="n")
         return [data.draw(garbage, label=f"answer {i}") for i in range(count)]
-    if isinstance(question, core.ChoiceQuestion):
+    if isinstance(question, ChoiceQuestion):
         return [data.draw(garbage, label="answer")]
     return [data.draw(st.one_of(garbage_functions, garbage), label="function")]
 
 
 def _reveals(question, message: str) -> bool:
-    if not isinstance(question, core.ValueQuestion):
+    if not isinstance(question, ValueQuestion):
         return False
     return any(
-        f"should be {core._format_number(want)}" in message for want in question.expected.values()
+        f"should be {_format_number(want)}" in message for want in question.expected.values()
     )
 
 
@@ -1087,14 +1127,10 @@ def _feedback_outcome(question, answers) -> tuple[str, object]:
     _reset_state(before)
     if changed:
         return "state change", changed
-    if not isinstance(feedback, core.Feedback):
+    if not isinstance(feedback, Feedback):
         return "internal traceback", feedback
     message = feedback.message
-    if (
-        "Traceback" in message
-        or "could not make sense" in message
-        or len(message) > core._MAX_MESSAGE
-    ):
+    if "Traceback" in message or "could not make sense" in message or len(message) > _MAX_MESSAGE:
         return "internal traceback", message
     if feedback.passed:
         return "silent wrong result", message

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from helpers import optim
+from helpers.models import mlp
 from helpers.training import TrainingDiagnostics, clip_grad_norm, clip_grad_value, fit
 
 # ---------------------------------------------------------------------------------------------
@@ -174,14 +175,7 @@ def test_clip_functions_name_a_bad_argument(call, name):
 
 
 def _network(seed=0):
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(4, 8),
-        torch.nn.ReLU(),
-        torch.nn.Linear(8, 8),
-        torch.nn.ReLU(),
-        torch.nn.Linear(8, 3),
-    )
+    return mlp([4, 8, 8, 3], seed=seed)
 
 
 def _batches(seed=0, num_batches=3):
