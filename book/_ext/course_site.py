@@ -437,7 +437,7 @@ class _LinkHelperNames(SphinxTransform):
     def apply(self, **kwargs) -> None:
         for literal in list(self.document.findall(nodes.literal)):
             name = literal.astext().removesuffix("()")
-            if not HELPER_NAME.fullmatch(name) or _inside_link(literal):
+            if not HELPER_NAME.fullmatch(name) or _left_as_it_is(literal):
                 continue
             xref = addnodes.pending_xref(
                 "",
@@ -464,10 +464,14 @@ def _codeautolink_tolerates_untitled_sections() -> None:
     CodeBlockAnalyser.depart_section = depart_section
 
 
-def _inside_link(node: nodes.Node) -> bool:
+#: A literal inside one of these is not linked: a link already, an API entry, a heading.
+NOT_LINKED_INSIDE = (nodes.reference, addnodes.pending_xref, addnodes.desc, nodes.title)
+
+
+def _left_as_it_is(node: nodes.Node) -> bool:
     parent = node.parent
     while parent is not None:
-        if isinstance(parent, nodes.reference | addnodes.pending_xref | addnodes.desc):
+        if isinstance(parent, NOT_LINKED_INSIDE):
             return True
         parent = parent.parent
     return False
