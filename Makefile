@@ -46,6 +46,8 @@ $(STAMP): requirements.txt pyproject.toml
 # make book executes only the notebooks whose code changed since the last build (cached in
 # _build/.jupyter_cache), and all of them when helpers/ changed (their hash is kept in
 # _build/.helpers-hash) or with FORCE=1. The tests always execute every notebook.
+# book/_ext/execute_notebooks.py executes them one per core into that cache; the book build
+# then only reads their outputs.
 HELPERS_HASH = $(shell cat pyproject.toml $$(find helpers -type f \( -name '*.py' -o -name '*.json' \) | sort) | sha256sum | cut -c1-16)
 FORCE ?=
 
@@ -53,6 +55,7 @@ book: $(STAMP)
 	@if [ -n "$(FORCE)" ] || [ "$$(cat _build/.helpers-hash 2>/dev/null)" != "$(HELPERS_HASH)" ]; then \
 		echo "helpers changed (or FORCE): every notebook runs again"; \
 		rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute; fi
+	$(SITE_NUMERICS) $(PY) book/_ext/execute_notebooks.py
 	$(SITE_NUMERICS) $(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "$(HELPERS_HASH)" > _build/.helpers-hash
 	@echo "Open _build/html/index.html in a browser, or run: make serve"

@@ -6,24 +6,26 @@ Usage (from the repository root; ``make bench`` runs it)::
     python benchmarks/site_report.py --build    # always rebuild (executes every notebook)
     python benchmarks/site_report.py --no-build # report on the existing _build only
 
-The execution times are the ones the book build measured (myst-nb executes every notebook
-in a fresh kernel and records the run time, the same data as the book's execution-statistics
-page). Page weight = the HTML file plus the local images it shows (images embedded as data
-URIs are part of the HTML); the shared theme, scripts and MathJax are counted once, in the
-size of the whole site.
+The execution times are the ones the book build measured (``book/_ext/execute_notebooks.py``
+executes every notebook in a fresh kernel, one per core, and records each run time, the same
+data as the book's execution-statistics page, and the wall time of the whole run). Page
+weight = the HTML file plus the local images it shows (images embedded as data URIs are part
+of the HTML); the shared theme, scripts and MathJax are counted once, in the size of the
+whole site.
 
 Budgets (COURSE.md and the site issue): every page under 1.5 MB and the whole site under
 25 MB (facts: also enforced by tests/site/test_site_budgets.py); the PDF of the book, a
 download of its own that no page loads, is counted apart from the site, under 40 MB
-(tests/site/test_site_pages.py); every notebook under 20 s, all
-notebooks together under 3 minutes, on a quiet 2-core CPU (timings: checked here only, since
-they depend on the machine and its load). Prints PASS/FAIL lines and exits
+(tests/site/test_site_pages.py); every notebook under 20 s, and all notebooks, executed one
+per core, under 3 minutes, on a quiet 2-core CPU (timings: checked here only, since they
+depend on the machine and its load). Prints PASS/FAIL lines and exits
 with status 1 if a budget is broken.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import sys
 from dataclasses import dataclass
@@ -35,13 +37,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
 HTML_DIR = BUILD_DIR / "html"
 ENV_PICKLE = BUILD_DIR / ".doctrees" / "environment.pickle"
+EXECUTION_REPORT = BUILD_DIR / "execution.json"
 
 MB = 1_000_000
 PAGE_BUDGET = 1.5 * MB
 SITE_BUDGET = 25 * MB
 PDF_BUDGET = 40 * MB  # the whole book as one PDF (_build/html/pdf/), apart from the site
 NOTEBOOK_BUDGET = 20.0  # seconds, every notebook
-TOTAL_BUDGET = 180.0  # seconds, all notebooks together
+TOTAL_BUDGET = 180.0  # seconds, all notebooks together (one per core)
 
 # Folders of _build/html that hold assets, not pages.
 NOT_PAGES = ("_static", "_sources", "_images", "_downloads", "pdf")
@@ -147,6 +150,17 @@ def execution_times(env_pickle: Path = ENV_PICKLE) -> dict[str, dict]:
     }
 
 
+def execution_wall_time(report_file: Path = EXECUTION_REPORT) -> float | None:
+    """Seconds the last build took to execute every notebook (None if some came from the cache).
+
+    ``book/_ext/execute_notebooks.py`` runs the notebooks one per core and writes this.
+    """
+    if not report_file.is_file():
+        return None
+    report = json.loads(report_file.read_text())
+    return None if report["from_cache"] else report["wall_seconds"]
+
+
 def _sources_newer_than(stamp: Path) -> list[Path]:
     """Notebooks, pages, helpers and config files changed since the last build."""
     if not stamp.exists():
@@ -191,7 +205,12 @@ def report(html_dir: Path = HTML_DIR, env_pickle: Path = ENV_PICKLE) -> bool:
         status = "ok" if data.get("succeeded") else f"FAILED ({data.get('error')})"
         print(f"{doc:<48} {runtime:8.1f} {NOTEBOOK_BUDGET:7.0f}  {status}")
     total_time = sum((d.get("runtime") or 0.0) for d in times.values())
-    print(f"{'all notebooks':<48} {total_time:8.1f} {TOTAL_BUDGET:7.0f}")
+    print(f"{'all notebooks, one after the other':<48} {total_time:8.1f}")
+    wall_time = execution_wall_time()
+    if wall_time is None:
+        print(f"{'all notebooks, one per core':<48} (not measured: some came from the cache)")
+    else:
+        print(f"{'all notebooks, one per core':<48} {wall_time:8.1f} {TOTAL_BUDGET:7.0f}")
 
     print("\nPage weights (HTML + its images; shared theme files and MathJax counted once below)")
     weights = page_weights(html_dir)
@@ -217,7 +236,13 @@ def report(html_dir: Path = HTML_DIR, env_pickle: Path = ENV_PICKLE) -> bool:
     if times:
         slowest = max(times, key=lambda d: times[d].get("runtime") or 0.0)
         print(f"      slowest notebook: {slowest} ({times[slowest]['runtime']:.1f} s)")
-    check(total_time < TOTAL_BUDGET, f"all notebooks execute in {total_time:.1f} s (budget 180 s)")
+    if wall_time is None:
+        print("      the book's time is measured when every notebook runs: make book FORCE=1")
+    else:
+        check(
+            wall_time < TOTAL_BUDGET,
+            f"all notebooks execute in {wall_time:.1f} s, one per core (budget 180 s)",
+        )
     for w in weights:
         if w.total >= PAGE_BUDGET:
             check(False, f"{w.page} weighs {_mb(w.total).strip()} (budget 1.5 MB)")

@@ -120,16 +120,15 @@ def _png_at_twice_the_resolution(figure: mpl.figure.Figure):
     from IPython.core.pylabtools import retina_figure
     from PIL import Image, PngImagePlugin
 
-    figure.draw_without_rendering()  # sets the tick labels' texts
+    shown = retina_figure(figure)  # drawing the figure also sets its tick labels' texts
+    if shown is None:  # an empty figure shows nothing
+        return None
+    png, size = shown
     sizes = [
         text.get_fontsize()
         for text in figure.findobj(mpl.text.Text)
         if text.get_visible() and text.get_text().strip()
     ]
-    shown = retina_figure(figure)
-    if shown is None:  # an empty figure shows nothing
-        return None
-    png, size = shown
     image = Image.open(io.BytesIO(png))
     dpi = image.info.get("dpi", (200, 200))
     info = PngImagePlugin.PngInfo()
@@ -140,7 +139,7 @@ def _png_at_twice_the_resolution(figure: mpl.figure.Figure):
         image = image.convert("RGB")
     palette = image.quantize(256, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()
-    palette.save(out, "PNG", optimize=True, pnginfo=info, dpi=dpi)
+    palette.save(out, "PNG", pnginfo=info, dpi=dpi)
     return b2a_base64(out.getvalue(), newline=False).decode("ascii"), size
 
 

@@ -121,6 +121,7 @@ __all__ = [
     "MATHJAX_KEEP",
     "exercise_cells_for_site",
     "mathjax_source",
+    "notebook_for_site",
     "print_pdf",
     "reading_order",
     "setup",
@@ -290,10 +291,20 @@ def exercise_cells_for_site(notebook: dict, number: str) -> dict:
     return {**notebook, "cells": cells}
 
 
+def notebook_for_site(docname: str, notebook: dict) -> dict:
+    """The notebook ``docname`` (e.g. ``book/exercises/05_adaptive_methods``) as the site runs it.
+
+    Exercise notebooks get their exercise fences and solutions
+    (:func:`exercise_cells_for_site`); chapters are run as they are.
+    """
+    if not docname.startswith(EXERCISE_FOLDER):
+        return notebook
+    return exercise_cells_for_site(notebook, docname.removeprefix(EXERCISE_FOLDER)[:2])
+
+
 def _exercise_page_source(app: Sphinx, docname: str, source: list[str]) -> None:
     if docname.startswith(EXERCISE_FOLDER) and source[0].lstrip().startswith("{"):
-        number = docname.removeprefix(EXERCISE_FOLDER)[:2]
-        source[0] = json.dumps(exercise_cells_for_site(json.loads(source[0]), number))
+        source[0] = json.dumps(notebook_for_site(docname, json.loads(source[0])))
 
 
 ROOT = Path(__file__).resolve().parents[2]
