@@ -83,7 +83,10 @@ def mlp(
 
 def _linear(fan_in: int, fan_out: int, generator: torch.Generator) -> torch.nn.Linear:
     """``torch.nn.Linear(fan_in, fan_out)``, its default initialization drawn from generator."""
-    layer = torch.nn.Linear(fan_in, fan_out, device="meta").to_empty(device="cpu")
+    layer = torch.nn.Linear(fan_in, fan_out, device="meta")  # no draws from the global generator
+    # new CPU parameters, to initialize below (much cheaper than layer.to_empty(device="cpu"))
+    layer.weight = torch.nn.Parameter(torch.empty(fan_out, fan_in))
+    layer.bias = torch.nn.Parameter(torch.empty(fan_out))
     torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
     bound = 1 / math.sqrt(fan_in)
     torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
