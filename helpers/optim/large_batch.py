@@ -12,7 +12,7 @@ two differ (the tests compare the two in the settings where they agree).
 
 import torch
 
-from helpers.optim._base import METHODS_DOC, FromScratch, check_betas, check_range
+from helpers.optim._base import METHODS_DOC, AdamFamily, FromScratch, check_range
 
 __all__ = ["LAMB", "LARS"]
 
@@ -136,7 +136,7 @@ class LARS(FromScratch):
         return loss
 
 
-class LAMB(FromScratch):
+class LAMB(AdamFamily):
     """LAMB: Adam's step with a layer-wise trust ratio (You et al., 2020).
 
     Introduced in the chapter *Scaling out*.
@@ -204,12 +204,6 @@ class LAMB(FromScratch):
         defaults = dict(lr=lr, betas=betas, weight_decay=weight_decay, eps=eps, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_hyperparameters(self, group: dict) -> None:
-        check_range("lr", group["lr"])
-        check_betas(group["betas"])
-        check_range("weight_decay", group["weight_decay"])
-        check_range("eps", group["eps"])
-
     @torch.no_grad()
     def step(self, closure=None):
         """Perform one optimization step (see the class docstring for the update rule)."""
@@ -218,13 +212,7 @@ class LAMB(FromScratch):
             lr, (beta1, beta2) = group["lr"], group["betas"]
             wd, eps = group["weight_decay"], group["eps"]
             for x, g in self._params_with_grad(group):
-                state = self.state[x]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(x)
-                    state["exp_avg_sq"] = torch.zeros_like(x)
-                state["step"] += 1
-                t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                _, t, m, v = self._moments(x)
                 m.mul_(beta1).add_(g, alpha=1 - beta1)  # m <- beta1 m + (1 - beta1) g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v <- beta2 v + (1 - beta2) g^2
                 m_hat = m / (1 - beta1**t)  # m / (1 - beta1^t)

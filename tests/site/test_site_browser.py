@@ -122,22 +122,32 @@ def server(built_site: Path):
     httpd.server_close()
 
 
+def route_only_local(target, base_url: str, blocked: list[str] | None = None) -> None:
+    """Let `target` (a browser context or a page) load only from `base_url`'s server.
+
+    ``data:`` URLs load too; every other request is aborted (the site must work offline),
+    and its URL appended to `blocked` if one is given.
+    """
+    host = urlsplit(base_url).netloc
+
+    def route(request_route):
+        url = request_route.request.url
+        if url.startswith("data:") or urlsplit(url).netloc == host:
+            request_route.continue_()
+            return
+        if blocked is not None:
+            blocked.append(url)
+        request_route.abort("blockedbyclient")
+
+    target.route("**/*", route)
+
+
 @pytest.fixture(scope="module")
 def context(browser, server):
     context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
     context.set_default_timeout(TIMEOUT_MS)
     context.external_requests = []
-    host = urlsplit(server).netloc
-
-    def only_local(route):
-        url = route.request.url
-        if url.startswith("data:") or urlsplit(url).netloc == host:
-            route.continue_()
-        else:
-            context.external_requests.append(url)
-            route.abort("blockedbyclient")
-
-    context.route("**/*", only_local)
+    route_only_local(context, server, blocked=context.external_requests)
     yield context
     context.close()
 

@@ -22,12 +22,16 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import toc_docnames
-from tests.site.test_site_browser import browser, chromium, server  # noqa: F401 (fixtures)
+from tests.site.test_site_browser import (  # noqa: F401 (browser, chromium, server: fixtures)
+    browser,
+    chromium,
+    route_only_local,
+    server,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,20 +78,6 @@ async () => {
 """
 
 
-def _local_only(page, base_url: str) -> None:
-    """Block requests that leave the site's server (the site must work offline)."""
-    host = urlsplit(base_url).netloc
-
-    def route(request_route):
-        url = request_route.request.url
-        if url.startswith("data:") or urlsplit(url).netloc == host:
-            request_route.continue_()
-        else:
-            request_route.abort("blockedbyclient")
-
-    page.route("**/*", route)
-
-
 def measure(page, url: str) -> dict:
     """Code share of the page at ``url`` (a Playwright page at the desktop size)."""
     page.goto(url, wait_until="load")
@@ -107,7 +97,7 @@ def _describe(result: dict, tallest: int = 6) -> str:
 def desktop(browser, server):  # noqa: F811 (the fixtures imported above)
     context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
     page = context.new_page()
-    _local_only(page, server)
+    route_only_local(page, server)
     yield page, server
     context.close()
 
@@ -188,7 +178,7 @@ def main(html_dir: str, *pages: str) -> None:
             executable_path=find_chromium(), args=CHROMIUM_ARGS, headless=True
         )
         page = chromium_browser.new_page(viewport=VIEWPORT)
-        _local_only(page, base_url)
+        route_only_local(page, base_url)
         for name in pages or CHAPTERS:
             print(f"{name}: {_describe(measure(page, base_url + name))}")
         chromium_browser.close()

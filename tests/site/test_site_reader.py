@@ -32,7 +32,7 @@ import pytest
 
 from helpers.plotting import SMALLEST_TEXT_KEY
 from tests.site import test_site_browser as _browser_tests
-from tests.site.test_site_browser import BLOCKING_IMPACTS, TIMEOUT_MS
+from tests.site.test_site_browser import BLOCKING_IMPACTS, TIMEOUT_MS, route_only_local
 
 # The browser and the local server of test_site_browser.py, as fixtures of this module too.
 chromium = _browser_tests.chromium
@@ -52,15 +52,7 @@ MIN_PIXEL_RATIO = 2.0
 def _context(browser, server, viewport, scheme="light"):
     context = browser.new_context(viewport=viewport, color_scheme=scheme)
     context.set_default_timeout(TIMEOUT_MS)
-    host = urlsplit(server).netloc
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith("data:") or urlsplit(route.request.url).netloc == host
-            else route.abort("blockedbyclient")
-        ),
-    )
+    route_only_local(context, server)
     return context
 
 
