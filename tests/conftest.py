@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / "_build"
@@ -57,24 +56,17 @@ CHECK_NUMERICS = {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"}
 os.environ.update(CHECK_NUMERICS)
 
 
-def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
-    """The documents of the book in reading order (root first), from ``_toc.yml``."""
-    toc = yaml.safe_load(toc_file.read_text())
-    names = [toc["root"]]
+def _load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
 
-    def walk(entries: list[dict]) -> None:
-        for entry in entries or []:
-            if "file" in entry:
-                names.append(entry["file"])
-            for key in ("chapters", "sections"):
-                walk(entry.get(key, []))
 
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    walk(toc.get("chapters", []))
-    return [
-        str(Path(n).with_suffix("")) if Path(n).suffix in (".md", ".ipynb") else n for n in names
-    ]
+# The site's Sphinx extension: how the site reads the toc and the exercise notebooks.
+COURSE_SITE = _load_module("course_site", ROOT / "book" / "_ext" / "course_site.py")
+toc_docnames = COURSE_SITE.toc_docnames
 
 
 def site_pages() -> list[str]:
@@ -240,18 +232,16 @@ def all_pages() -> list[str]:
     return site_pages()
 
 
-def _load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def course_site():
     """The site's Sphinx extension, book/_ext/course_site.py (how the site reads exercises)."""
-    return _load_module("course_site", ROOT / "book" / "_ext" / "course_site.py")
+    return COURSE_SITE
+
+
+@pytest.fixture(scope="session")
+def execute_notebooks():
+    """The module book/_ext/execute_notebooks.py: how the build runs and caches the notebooks."""
+    return _load_module("execute_notebooks", ROOT / "book" / "_ext" / "execute_notebooks.py")
 
 
 @pytest.fixture(scope="session")

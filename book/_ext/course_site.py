@@ -109,6 +109,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import yaml
 from docutils import nodes
 from sphinx import addnodes
 from sphinx.application import Sphinx
@@ -125,6 +126,7 @@ __all__ = [
     "print_pdf",
     "reading_order",
     "setup",
+    "toc_docnames",
 ]
 
 MATHJAX_PATH = "mathjax/tex-chtml.js"
@@ -312,6 +314,26 @@ DOWNLOADS = "downloads"
 ARCHIVE_NAME = "optimization-for-neural-networks"
 # The packages a learner needs to run the notebooks, pinned as the course pins them.
 LEARNER_PACKAGES = ("torch", "numpy", "matplotlib", "scikit-learn", "ipykernel", "jupyterlab")
+
+
+def toc_docnames(toc_file: Path = ROOT / "_toc.yml") -> list[str]:
+    """The documents of the book in reading order (root first), from ``_toc.yml``."""
+    toc = yaml.safe_load(toc_file.read_text())
+    names = [toc["root"]]
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries or []:
+            if "file" in entry:
+                names.append(entry["file"])
+            for key in ("chapters", "sections"):
+                walk(entry.get(key, []))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters", []))
+    walk(toc.get("chapters", []))
+    return [
+        str(Path(n).with_suffix("")) if Path(n).suffix in (".md", ".ipynb") else n for n in names
+    ]
 
 
 def wheel_name() -> str:

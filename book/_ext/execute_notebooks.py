@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from course_site import notebook_for_site
+from course_site import notebook_for_site, toc_docnames
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
@@ -42,20 +42,9 @@ CACHE = ROOT / "_build" / ".jupyter_cache"  # where jupyter-book keeps it (execu
 REPORT = ROOT / "_build" / "execution.json"
 
 
-def toc_notebooks(toc_file: Path = ROOT / "_toc.yml") -> list[Path]:
+def toc_notebooks() -> list[Path]:
     """The notebooks of the book, in the order of its table of contents."""
-    toc = yaml.safe_load(toc_file.read_text())
-    names = [toc["root"]]
-
-    def walk(entries: list[dict]) -> None:
-        for entry in entries or []:
-            names.append(entry.get("file"))
-            for key in ("chapters", "sections"):
-                walk(entry.get(key, []))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters", []))
-    paths = [ROOT / Path(name).with_suffix(".ipynb") for name in names if name]
+    paths = [ROOT / f"{name}.ipynb" for name in toc_docnames()]
     return [path for path in paths if path.is_file()]
 
 
@@ -119,6 +108,16 @@ def run(jobs: int) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     report = {"jobs": jobs, "wall_seconds": round(wall, 2), "notebook_seconds": seconds}
     REPORT.write_text(json.dumps({**report, "from_cache": from_cache}, indent=1) + "\n")
+
+
+def executed_notebook(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path`` with the outputs of its last run, read from the cache.
+
+    (The copies in ``_build/jupyter_execute`` lack them: myst-nb writes the notebook it read
+    there, not the cached outputs it shows.) Raises ``KeyError`` if its code was not run.
+    """
+    _, notebook = get_cache(str(CACHE)).merge_match_into_notebook(site_notebook(path))
+    return notebook
 
 
 def is_cached(cache, path: Path) -> bool:

@@ -7,8 +7,8 @@
   exactly the letters its checker knows. The site's
   version of the notebook (``book/_ext/course_site.py``) wraps each exercise in balanced
   sphinx-exercise gated directives, labels unique in the whole book, with a folded solution.
-- Run top to bottom as committed (the site build's run, read back from
-  ``_build/jupyter_execute``), a notebook shows no solution outside the cells the site adds.
+- Run top to bottom as committed (the site build's run, read back from its cache,
+  ``_build/.jupyter_cache``), a notebook shows no solution outside the cells the site adds.
 - Solutions: each notebook is executed with every stub replaced by the reference solution of
   its question (the code that ``solution()`` shows); every check must then pass. nbval runs
   the notebooks as committed (stubs unattempted) in ``make test``.
@@ -162,14 +162,11 @@ def _output_text(cells, kinds=("text/plain", "text/markdown", "text/html")) -> s
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_running_the_notebook_shows_no_solution(name, built_site):
-    # A learner's "Run All": the site build ran each notebook top to bottom (its executed copy
-    # is in _build/jupyter_execute), with the solution cells that the site adds. Outside those,
-    # no output may show a solution.
-    executed = (
-        built_site.parent / "jupyter_execute" / "book" / "exercises" / f"{STEMS[name]}.ipynb"
-    )
-    nb = nbformat.read(executed, as_version=4)
+def test_running_the_notebook_shows_no_solution(name, built_site, execute_notebooks):
+    # A learner's "Run All": the site build ran each notebook top to bottom (its outputs are in
+    # the build's cache), with the solution cells that the site adds. Outside those, no output
+    # may show a solution.
+    nb = execute_notebooks.executed_notebook(EXERCISES / f"{STEMS[name]}.ipynb")
     code = [c for c in nb.cells if c.cell_type == "code"]
     learner_cells = [c for c in code if not c.get("id", "").endswith("-solution")]
     assert len(learner_cells) == len([c for c in load(name).cells if c.cell_type == "code"])
