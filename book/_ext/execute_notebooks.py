@@ -2,7 +2,7 @@
 
 Usage (from the repository root; ``make book`` and the tests' site build run it)::
 
-    python book/_ext/execute_notebooks.py            # one notebook per core
+    python book/_ext/execute_notebooks.py            # one notebook per core (at most 4)
     python book/_ext/execute_notebooks.py --jobs 1   # one at a time
 
 The book build (``jupyter-book build``, with ``execute_notebooks: cache`` in ``_config.yml``)
@@ -40,6 +40,7 @@ from jupyter_cache.executors.utils import single_nb_execution
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "_build" / ".jupyter_cache"  # where jupyter-book keeps it (execute.cache unset)
 REPORT = ROOT / "_build" / "execution.json"
+MAX_JOBS = 4  # each kernel holds a few hundred MB: a laptop's memory, not its cores, limits
 
 
 def toc_notebooks() -> list[Path]:
@@ -131,11 +132,12 @@ def is_cached(cache, path: Path) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     parser.add_argument(
         "--jobs",
         type=int,
-        default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2,
-        help="notebooks executed at a time (default: the number of cores)",
+        default=min(cores or 1, MAX_JOBS),
+        help=f"notebooks executed at a time (default: the number of cores, at most {MAX_JOBS})",
     )
     args = parser.parse_args(argv)
     if args.jobs < 1:
