@@ -5,19 +5,23 @@ myst-nb's role, for example ``{glue:text}`best_lr:.3g```. The prose and the outp
 from the same run, on every machine. A bound ("at most 6 %", "at least 3.6 times") is glued
 rounded in its safe direction, with :func:`round_up` or :func:`round_down`, so that the
 rounded number the page shows is still true. Introduced in chapter 2 (the learning rate).
+:func:`show_source` shows the code of a helper the page uses, such as an update rule.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 import numbers
+import textwrap
 
 import numpy as np
 import torch
 
-from helpers._checks import check_int, to_real
+from helpers._checks import check_callable, check_int, to_real
 
-__all__ = ["glue", "round_down", "round_up"]
+__all__ = ["glue", "round_down", "round_up", "show_source"]
 
 
 def _plain(value):
@@ -118,3 +122,53 @@ def round_down(x: float, digits: int = 2) -> float:
     Introduced in the chapter *The learning rate*.
     """
     return _round_significant(x, digits, math.floor)
+
+
+def _without_docstring(source: str) -> str:
+    """``source``, the code of one function, with the lines of its docstring left out."""
+    try:
+        definition = ast.parse(source).body[0]
+    except SyntaxError:  # a lambda's source is the line around it
+        return source
+    body = getattr(definition, "body", None)
+    if not body or ast.get_docstring(definition) is None:
+        return source
+    lines = source.splitlines()
+    return "\n".join(lines[: body[0].lineno - 1] + lines[body[0].end_lineno :])
+
+
+def show_source(function) -> None:
+    """Show the code of ``function``, without its docstring, as a Python listing.
+
+    Introduced in the chapter *Adaptive methods*, which shows the update rules of
+    :mod:`helpers.optim.functional` with it: the page shows the very code it runs.
+
+    Parameters
+    ----------
+    function : callable
+        A function written in Python, such as ``helpers.optim.functional.adagrad_step``; for a
+        function wrapped with ``functools.wraps``, the code of the function it wraps.
+
+    Notes
+    -----
+    In IPython (Jupyter, the book build) the listing is displayed as Markdown, a ``python``
+    code block; elsewhere it is printed.
+    """
+    check_callable("function", function)
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        raise ValueError(
+            f"Invalid function: the source of {function!r} cannot be read (it must be a "
+            "function written in Python, in a file)"
+        ) from None
+    code = _without_docstring(source).strip()
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(code)
+    else:
+        display(Markdown(f"```python\n{code}\n```"))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import itertools
 import math
 import time
@@ -184,7 +185,10 @@ def fit_copies(
     param group per copy, so that an optimizer that couples the entries of a matrix (Muon's
     orthogonalization, Adafactor's row and column factors) or a layer-wise one (LARS, LAMB)
     sees each copy's tensors on their own. The result equals ``len(models)`` separate
-    :func:`fit` runs up to rounding (``tests/unit/test_fit_copies.py``).
+    :func:`fit` runs up to rounding (``tests/unit/test_fit_copies.py``). An optimizer with
+    ``train()`` and ``eval()`` methods (Schedule-Free AdamW) is put in train mode for each
+    epoch's updates and in eval mode for its evaluation and at the end, so the models end at
+    its average x and are evaluated there, as in a loop that calls them around ``evaluate``.
     Introduced in the chapter *Learning-rate schedules and the LR finder*, where it trains 30
     copies at once.
 
@@ -260,10 +264,12 @@ def fit_copies(
             for k in running:
                 histories[k].lr.append(copies.lr(opt, k))
                 firsts[k] = len(histories[k].batch_loss)
+            _set_mode(opt, "train")
             for batches in _copy_batches(train_loaders, epoch):
                 losses = _copies_step(copy_losses, batches, running, **run)
                 for k, loss in zip(running, losses, strict=True):
                     histories[k].batch_loss.append(loss)
+            _set_mode(opt, "eval")  # Schedule-Free: evaluated, stopped and returned at x
             _end_epoch(histories, firsts, copies, loss_fn, val_sets, diverge_factor, start)
             if schedule is not None and scheduler_interval == "epoch":
                 schedule.step()
@@ -287,12 +293,20 @@ def _copies_step(copy_losses, batches, running, *, copies, optimizer, callbacks,
     return losses[running].tolist()
 
 
+def _set_mode(optimizer, mode: str) -> None:
+    """Call the optimizer's ``train()`` or ``eval()`` if it has modes (Schedule-Free AdamW)."""
+    switch = getattr(optimizer, mode, None)
+    if callable(switch):
+        switch()
+
+
 #: Optimizers (class names, in torch.optim or helpers.optim) whose step updates each number of
 #: a tensor from its own gradient and state alone. On the copies' weights stacked into one
 #: tensor (one param group), they take the very steps that each copy would take alone.
 #: Introduced in the chapter *Learning-rate schedules and the LR finder*, with fit_copies.
 ELEMENTWISE = frozenset(
     {"SGD", "Adam", "AdamW", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adamax", "Adadelta", "Lion"}
+    | {"ScheduleFreeAdamW"}
 )
 
 
@@ -532,22 +546,34 @@ def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper
 
     Introduced in the chapter *Adaptive methods*.
 
-    Chapters 5 and 6 write each optimizer as ``step(p, g, state, **hyper)``, the formula on
-    the page, and follow it with this runner.
+    The rule has the signature of the functions of :mod:`helpers.optim.functional`,
+    ``step(p, g, *state, t, **hyper)``: the point ``p``, its gradient ``g``, then the rule's
+    state tensors and, if the rule counts its steps, ``t``. These are read from the signature:
+    the parameters after ``p`` and ``g`` that have no default and are not given in ``hyper``.
+    Each state tensor starts as zeros shaped like ``p``; ``t`` is the number of the step,
+    from 1. Chapters 5 and 6 follow the functions of :mod:`helpers.optim.functional`, and
+    their own variants of them, with this runner.
 
     Parameters
     ----------
     step : callable
-        ``step(p, g, state, **hyper)`` returns the next point; ``state`` is a dict the step
-        may keep its running averages in.
+        ``step(p, g, *state, t, **hyper)``, for example
+        :func:`helpers.optim.functional.adam_step` (state ``m``, ``v``, then ``t``). It
+        returns ``p``, or ``(p, *state)``, updated: in place, as the functions of
+        :mod:`helpers.optim.functional` do, or as new tensors.
     gradient : callable
-        ``gradient(p)`` returns the gradient at ``p``.
+        ``gradient(p)`` returns the gradient at ``p``, a tensor of the shape of ``p``. It is
+        called once per step, in order, so it may also walk through a list of mini-batches.
     start : array_like
         The starting point.
     num_steps : int
         Number of steps.
     **hyper
-        Passed to ``step``, for example ``lr=0.1``.
+        Passed to every step, for example ``lr=0.1``. With the functions of
+        :mod:`helpers.optim.functional`, ``lr`` may be a tensor that broadcasts against
+        ``start``, one learning rate per row: a whole sweep in one run. A tensor given here is
+        the same object at every step: ``v_max=torch.zeros(2, dtype=torch.float64)`` gives
+        ``adam_step`` its AMSGrad state.
 
     Returns
     -------
@@ -558,11 +584,14 @@ def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper
     check.check_callable("gradient", gradient)
     check.check_int("num_steps", num_steps, low=0, high=check.MAX_STEPS)
     p = torch.from_numpy(check.to_array("start", start)).clone()
-    state, path = {}, [p]
-    for _ in range(num_steps):
-        g = _tensor_from("gradient", gradient, p)
-        p = _tensor_from("step", step, p, g, state, **hyper)
-        path.append(p)
+    slots = _state_slots(step, hyper)
+    state = {name: torch.zeros_like(p) for name in slots if name != "t"}
+    path = [p.clone()]
+    for t in range(1, num_steps + 1):
+        g = _gradient_at(gradient, p)
+        args = [t if name == "t" else state[name] for name in slots]
+        p, state = _step_result(_called("step", step, p, g, *args, **hyper), state)
+        path.append(p.clone())  # the step may have updated p in place
     try:
         return torch.stack(path)
     except RuntimeError:
@@ -572,17 +601,65 @@ def run_steps(step: Callable, gradient: Callable, start, num_steps: int, **hyper
         ) from None
 
 
-def _tensor_from(name: str, function: Callable, *args, **kwargs) -> torch.Tensor:
-    """``function(*args, **kwargs)``, which must return a tensor; errors name ``name``."""
+def _state_slots(step: Callable, hyper: dict) -> list[str]:
+    """The names of the arguments that run_steps gives ``step`` after p and g: state and t."""
     try:
-        out = function(*args, **kwargs)
+        parameters = list(inspect.signature(step).parameters.values())
+    except (TypeError, ValueError):
+        raise check.ArgumentTypeError("Invalid step: its signature cannot be read") from None
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    positional = [q for q in parameters if q.kind in kinds]
+    if len(positional) < 2:
+        raise check.ArgumentTypeError(
+            "Invalid step: it must take the point p and its gradient g as its first arguments"
+        )
+    slots = []
+    for q in positional[2:]:
+        if q.default is not q.empty or q.name in hyper:
+            break
+        slots.append(q.name)
+    return slots
+
+
+def _called(name: str, function: Callable, *args, **kwargs):
+    """``function(*args, **kwargs)``; an error it raises is a ValueError that names ``name``."""
+    try:
+        return function(*args, **kwargs)
     except Exception as exc:
         raise ValueError(f"Invalid {name}: calling it raised {type(exc).__name__}: {exc}") from exc
-    if not isinstance(out, torch.Tensor):
+
+
+def _gradient_at(gradient: Callable, p: torch.Tensor) -> torch.Tensor:
+    """``gradient(p)``: a float64 tensor of the shape of ``p`` that is not ``p``'s memory."""
+    g = _called("gradient", gradient, p)
+    if not isinstance(g, torch.Tensor):
         raise check.ArgumentTypeError(
-            f"Invalid {name}: it must return a tensor, not {type(out).__name__}"
+            f"Invalid gradient: it must return a tensor, not {type(g).__name__}"
         )
-    return out
+    if g.shape != p.shape:
+        raise ValueError(
+            f"Invalid gradient: it must return a tensor of the shape of p, {tuple(p.shape)}, "
+            f"not {tuple(g.shape)}"
+        )
+    if g.untyped_storage().data_ptr() == p.untyped_storage().data_ptr():
+        g = g.clone()  # as `lambda p: p` returns p itself, which the step changes
+    return g.to(p.dtype)
+
+
+def _step_result(out, state: dict) -> tuple[torch.Tensor, dict]:
+    """The next point and state from what a step returned: ``p`` or ``(p, *state)``."""
+    if isinstance(out, torch.Tensor):
+        return out, state
+    if (
+        isinstance(out, tuple)
+        and len(out) == 1 + len(state)
+        and all(isinstance(x, torch.Tensor) for x in out)
+    ):
+        return out[0], dict(zip(state, out[1:], strict=True))
+    expected = ", ".join(["p", *state])
+    raise check.ArgumentTypeError(
+        f"Invalid step: it must return p or ({expected}), not {check.short_repr(out)}"
+    )
 
 
 def _follow(objective, x, opt, num_steps, grad_tol, diverge_at) -> Trajectory:

@@ -12,6 +12,14 @@ for its effect, as the classes of :mod:`helpers.optim` do, or write
 Each body is the formula of the chapter that introduces the rule, one line per line of the
 formula; a class in :mod:`helpers.optim` reads its group's hyperparameters, sets up the state
 and calls the function of its rule.
+
+The learning rate may also be a tensor that broadcasts against ``p``, one learning rate per
+entry: ``p`` with one row per learning rate and ``lr=lrs[:, None]`` run a whole sweep in one
+call, as the chapters *Adaptive methods* and *Adam and its family* do. Every rule here moves
+``p`` by ``lr`` times a step that does not depend on ``lr``, and no state tensor depends on
+``lr``; so the function takes the step with ``lr = 1`` and then scales each entry's move by its
+own learning rate (AdamW's decay ``-lr * weight_decay * p`` is part of that move). Each row of
+the sweep follows the run with its learning rate as a number, to rounding.
 """
 
 import functools
@@ -69,21 +77,62 @@ def _check_tensor(name: str, value, p: Tensor) -> None:
 _OPTIONAL_STATE = {"grad_avg", "momentum_buffer", "v_max"}
 
 
+def _check_rates(lr: Tensor, p: Tensor) -> None:
+    """A tensor `lr`: floating-point, broadcasting against `p`, every entry a valid lr."""
+    if not lr.is_floating_point():
+        raise ArgumentTypeError(f"Invalid lr: a tensor lr must be floating-point, not {lr.dtype}")
+    try:
+        lr.expand(p.shape)  # a view: fails unless lr broadcasts to p's shape
+    except RuntimeError:
+        raise ValueError(
+            f"Invalid lr: a tensor lr must broadcast against p's shape {tuple(p.shape)}, "
+            f"not {tuple(lr.shape)}"
+        ) from None
+    high = torch.finfo(p.dtype).max
+    lowest, highest = lr.aminmax() if lr.numel() else (0.0, 0.0)
+    if not 0 <= float(lowest) <= float(highest) <= high:  # NaN fails every comparison
+        raise ValueError(f"Invalid lr: every entry of a tensor lr must be a number in [0, {high}]")
+
+
+def _with_rates(step, arguments: dict, lr: Tensor):
+    """``step`` with one learning rate per entry of p: its move for lr = 1, scaled by lr."""
+    p = arguments["p"]
+    before = p.clone()
+    result = step(**arguments | {"lr": 1.0})
+    torch.lerp(before, p, lr, out=p)  # p <- before + lr * (its move for lr = 1)
+    return result
+
+
 def _checked(step):
     """``step`` with its arguments checked first; ``step.unchecked`` is the bare function.
 
-    The classes of :mod:`helpers.optim` call ``unchecked``: their tensors are their own and
-    their hyperparameters were checked when the param group was added.
+    A tensor ``lr`` (one learning rate per entry of p) is run by :func:`_with_rates`. The
+    classes of :mod:`helpers.optim` call ``unchecked``: their tensors are their own and their
+    hyperparameters were checked when the param group was added.
     """
     signature = inspect.signature(step)
+    parameters = signature.parameters
+    positional = [name for name, q in parameters.items() if q.kind is q.POSITIONAL_OR_KEYWORD]
+    required = {name for name, q in parameters.items() if q.default is q.empty}
 
     @functools.wraps(step)
     def checked(*args, **kwargs):
-        arguments = signature.bind(*args, **kwargs).arguments
+        # signature.bind(*args, **kwargs).arguments, without its cost for a valid call
+        arguments = dict(zip(positional, args, strict=False)) | kwargs
+        if (
+            len(args) > len(positional)
+            or len(arguments) < len(args) + len(kwargs)  # an argument given twice
+            or not arguments.keys() <= parameters.keys()
+            or not required <= arguments.keys()
+        ):
+            arguments = signature.bind(*args, **kwargs).arguments  # raises bind's TypeError
         p = arguments.get("p")
         _check_tensor("p", p, p)
+        lr = arguments.get("lr")
         for name, value in arguments.items():
-            if name in _RANGES:
+            if name == "lr" and isinstance(value, Tensor):
+                _check_rates(value, p)
+            elif name in _RANGES:
                 low, high, high_open = _RANGES[name]
                 high = min(high, torch.finfo(p.dtype).max)
                 check_real(name, value, low, high, high_open=high_open)
@@ -94,12 +143,13 @@ def _checked(step):
             elif name != "p" and (value is not None or name not in _OPTIONAL_STATE):
                 _check_tensor(name, value, p)
         with torch.no_grad():
+            if isinstance(lr, Tensor):
+                return _with_rates(step, arguments, lr)
             try:
                 return step(*args, **kwargs)
             except RuntimeError as error:  # a step size beyond the largest number of p's dtype
                 if "overflow" not in str(error):
                     raise
-                lr = arguments.get("lr")
                 raise ValueError(f"Invalid lr: {lr!r} makes the step overflow {p.dtype}") from None
 
     checked.unchecked = step
@@ -119,8 +169,9 @@ def sgd_step(p, g, lr=1e-3):
         The parameters, updated in place.
     g : Tensor
         The gradient at ``p``.
-    lr : float, default 1e-3
-        The learning rate.
+    lr : float or Tensor, default 1e-3
+        The learning rate, or a tensor of learning rates that broadcasts against ``p``: one
+        per entry, a sweep in one call (see the module's notes).
 
     Returns
     -------
@@ -149,8 +200,8 @@ def momentum_step(p, g, v, lr=1e-3, beta=0.9, dampening=0.0):
         The gradient at ``p``.
     v : Tensor
         The velocity (``torch.optim.SGD``'s ``momentum_buffer``), updated in place.
-    lr : float, default 1e-3
-        The learning rate.
+    lr : float or Tensor, default 1e-3
+        The learning rate (a tensor: one per entry of ``p``, as for :func:`sgd_step`).
     beta : float, default 0.9
         The momentum coefficient (``momentum`` in ``torch.optim.SGD``).
     dampening : float, default 0
@@ -206,9 +257,9 @@ def adagrad_step(p, g, state_sum, lr=1e-2, eps=1e-10):
     state_sum : Tensor
         The sum G of all squared gradients so far (``torch.optim.Adagrad``'s ``sum``),
         updated in place.
-    lr : float, default 1e-2
-        The learning rate (``torch.optim.Adagrad`` divides it by ``1 + (t - 1) * lr_decay``
-        before the step).
+    lr : float or Tensor, default 1e-2
+        The learning rate (a tensor: one per entry of ``p``, as for :func:`sgd_step`).
+        ``torch.optim.Adagrad`` divides it by ``1 + (t - 1) * lr_decay`` before the step.
     eps : float, default 1e-10
         Added to the root, against division by zero.
 
@@ -223,16 +274,7 @@ def adagrad_step(p, g, state_sum, lr=1e-2, eps=1e-10):
 
 
 def rmsprop_step(
-    p,
-    g,
-    v,
-    lr=1e-2,
-    alpha=0.99,
-    eps=1e-8,
-    *,
-    grad_avg=None,
-    momentum=0.0,
-    momentum_buffer=None,
+    p, g, v, lr=1e-2, alpha=0.99, eps=1e-8, *, grad_avg=None, momentum=0.0, momentum_buffer=None
 ):
     """RMSprop: each coordinate's step divided by a running root mean square of its gradients.
 
@@ -254,8 +296,8 @@ def rmsprop_step(
         The gradient at ``p``.
     v : Tensor
         The running average of squared gradients (torch's ``square_avg``), updated in place.
-    lr : float, default 1e-2
-        The learning rate.
+    lr : float or Tensor, default 1e-2
+        The learning rate (a tensor: one per entry of ``p``, as for :func:`sgd_step`).
     alpha : float, default 0.99
         The decay rate of the running averages.
     eps : float, default 1e-8
@@ -306,8 +348,9 @@ def adadelta_step(p, g, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
         The running average v of squared gradients, updated in place.
     acc_delta : Tensor
         The running average u of squared updates, updated in place.
-    lr : float, default 1.0
-        Scales the update (the method itself has no learning rate).
+    lr : float or Tensor, default 1.0
+        Scales the update (the method itself has no learning rate); a tensor: one per entry
+        of ``p``, as for :func:`sgd_step`.
     rho : float, default 0.9
         The decay rate of both running averages.
     eps : float, default 1e-6
@@ -327,18 +370,7 @@ def adadelta_step(p, g, square_avg, acc_delta, lr=1.0, rho=0.9, eps=1e-6):
 
 
 def adam_step(
-    p,
-    g,
-    m,
-    v,
-    t,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-8,
-    *,
-    v_max=None,
-    bias_correction=True,
+    p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *, v_max=None, bias_correction=True
 ):
     """Adam: a running mean of the gradients, divided by the root of that of their squares.
 
@@ -368,8 +400,8 @@ def adam_step(
         ``exp_avg_sq``), updated in place.
     t : int
         The number of this step, from 1.
-    lr : float, default 1e-3
-        The learning rate.
+    lr : float or Tensor, default 1e-3
+        The learning rate (a tensor: one per entry of ``p``, as for :func:`sgd_step`).
     beta1, beta2 : float, default 0.9 and 0.999
         The decay rates of the first and second moments.
     eps : float, default 1e-8
@@ -396,18 +428,7 @@ def adam_step(
 
 
 def adamw_step(
-    p,
-    g,
-    m,
-    v,
-    t,
-    lr=1e-3,
-    beta1=0.9,
-    beta2=0.999,
-    eps=1e-8,
-    weight_decay=1e-2,
-    *,
-    v_max=None,
+    p, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2, *, v_max=None
 ):
     """AdamW: Adam with decoupled weight decay, which shrinks p outside Adam's scaling.
 

@@ -69,6 +69,16 @@ def _halving(optimizer):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5**epoch)
 
 
+def _assert_records_close(history, expected, fields, dtype):
+    """The side-by-side run's records `fields` (batch_loss, ...) equal those of `fit` alone."""
+    for field in fields:
+        torch.testing.assert_close(
+            torch.tensor(getattr(history, field)),
+            torch.tensor(getattr(expected, field)),
+            **TOLERANCE[dtype],
+        )
+
+
 @pytest.mark.parametrize(
     "lrs", [LRS, (0.05,) * 3, (0.05, 0.1, 0.05)], ids=["own lrs", "shared lr", "two lrs"]
 )
@@ -105,12 +115,9 @@ def test_side_by_side_equals_one_at_a_time(name, dtype, lrs):
         )
         for got, want in zip(model.parameters(), alone.parameters(), strict=True):
             torch.testing.assert_close(got, want, **TOLERANCE[dtype])
-        for field in ("batch_loss", "train_loss", "val_loss", "lr"):
-            torch.testing.assert_close(
-                torch.tensor(getattr(history, field)),
-                torch.tensor(getattr(expected, field)),
-                **TOLERANCE[dtype],
-            )
+        _assert_records_close(
+            history, expected, ("batch_loss", "train_loss", "val_loss", "lr"), dtype
+        )
         assert history.val_accuracy == pytest.approx(expected.val_accuracy)
         assert history.best_epoch == expected.best_epoch
         assert len(history.time) == NUM_EPOCHS
@@ -196,6 +203,7 @@ def test_copies_of_different_shapes_or_batch_counts_are_refused():
     ("optimizer", "lrs", "groups"),
     [
         (torch.optim.Adam, (0.1,) * 3, 1),  # stacked, one group
+        (optim.ScheduleFreeAdamW, (0.1,) * 3, 1),  # elementwise too: stacked
         (functools.partial(optim.SGD, momentum=0.9), (0.1, 0.2, 0.1), 2),  # a group per lr
         (torch.optim.Muon, (0.1,) * 3, 3),  # orthogonalizes each copy's matrix: per copy
         (torch.optim.Adafactor, (0.1,) * 3, 3),  # factors each copy's matrix: per copy
@@ -311,12 +319,7 @@ def test_batch_norm_copies_update_their_running_statistics_as_separate_runs(name
         for key in want:  # weights, running_mean, running_var, num_batches_tracked
             torch.testing.assert_close(state[key], want[key], **TOLERANCE[dtype])
         assert int(state["1.num_batches_tracked"]) == NUM_EPOCHS * 3
-        for field in ("batch_loss", "train_loss", "val_loss"):
-            torch.testing.assert_close(
-                torch.tensor(getattr(history, field)),
-                torch.tensor(getattr(expected, field)),
-                **TOLERANCE[dtype],
-            )
+        _assert_records_close(history, expected, ("batch_loss", "train_loss", "val_loss"), dtype)
         assert history.val_loss[-1] == pytest.approx(evaluate(alone, loss_fn, X, y)[0])
         train_mode_loss = loss_fn(alone(X), y).item()  # batch statistics: not what fit records
         assert abs(history.val_loss[-1] - train_mode_loss) > 1e-6
@@ -387,12 +390,7 @@ def test_per_copy_validation_callbacks_and_a_per_step_schedule_as_in_fit(name, d
         )
         for got, want in zip(together[k].parameters(), alone.parameters(), strict=True):
             torch.testing.assert_close(got, want, **TOLERANCE[dtype])
-        for field in ("batch_loss", "val_loss", "lr"):
-            torch.testing.assert_close(
-                torch.tensor(getattr(histories[k], field)),
-                torch.tensor(getattr(expected, field)),
-                **TOLERANCE[dtype],
-            )
+        _assert_records_close(histories[k], expected, ("batch_loss", "val_loss", "lr"), dtype)
         assert len(recorders[k].losses) == NUM_EPOCHS * 3 == len(recorder.losses)
         torch.testing.assert_close(
             torch.tensor(recorders[k].losses), torch.tensor(recorder.losses), **TOLERANCE[dtype]
@@ -432,3 +430,40 @@ def test_layer_wise_optimizers_see_each_copys_layers_on_their_own():
     ]
     for small_copy, large_copy in zip(*steps, strict=True):  # |step| / |w| <= lr * 0.01 each
         assert 0 < small_copy <= 0.01 + 1e-12 and 0 < large_copy <= 0.01 + 1e-12
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+def test_schedule_free_copies_train_at_y_and_are_evaluated_at_x(dtype):
+    """Schedule-Free AdamW, stacked: each epoch's updates in train mode (at y), its validation
+    loss and the final weights in eval mode (at x), as a loop that calls train() and eval()."""
+    X, y = _data(dtype)
+    loss_fn = nn.CrossEntropyLoss()
+    together = [_model(seed, dtype) for seed in SEEDS]
+    histories = fit_copies(
+        together,
+        loss_fn,
+        optim.ScheduleFreeAdamW,
+        _loaders(X, y),
+        NUM_EPOCHS,
+        hyperparameters=[{"lr": lr} for lr in LRS],
+        val_data=(X, y),
+    )
+    for seed, lr, model, history in zip(SEEDS, LRS, together, histories, strict=True):
+        alone = _model(seed, dtype)
+        opt = optim.ScheduleFreeAdamW(alone.parameters(), lr=lr)
+        loader = make_loader(X, y, batch_size=20, seed=seed)
+        batch_loss, val_loss = [], []
+        for _ in range(NUM_EPOCHS):
+            opt.train()
+            for X_batch, y_batch in loader:
+                opt.zero_grad()
+                loss = loss_fn(alone(X_batch), y_batch)
+                loss.backward()
+                opt.step()
+                batch_loss.append(loss.item())
+            opt.eval()
+            val_loss.append(evaluate(alone, loss_fn, X, y)[0])
+        for got, want in zip(model.parameters(), alone.parameters(), strict=True):  # at x
+            torch.testing.assert_close(got, want, **TOLERANCE[dtype])
+        for got, want in ((history.batch_loss, batch_loss), (history.val_loss, val_loss)):
+            torch.testing.assert_close(torch.tensor(got), torch.tensor(want), **TOLERANCE[dtype])

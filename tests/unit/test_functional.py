@@ -1,4 +1,5 @@
-"""helpers.optim.functional: each step function follows torch.optim's class for 200 steps."""
+"""helpers.optim.functional: each step function follows torch.optim's class for 200 steps, and
+a tensor lr runs a sweep, one learning rate per row."""
 
 import pytest
 import torch
@@ -97,6 +98,40 @@ def test_amsgrad_and_centered_momentum_rmsprop_follow_torch(dtype):
     rmsprop = _torch_path(torch.optim.RMSprop, dtype, lr=0.01, centered=True, momentum=0.5)
     torch.testing.assert_close(p, amsgrad, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-3)
     torch.testing.assert_close(q, rmsprop, rtol=RTOL[dtype], atol=RTOL[dtype] * 1e-3)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_tensor_lr_runs_one_learning_rate_per_row(name):
+    # each row of the sweep follows the run with its learning rate as a number, to rounding
+    step, state_count, uses_t, hyper, _, _ = CASES[name]
+    lrs = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64) * hyper.get("lr", 1.0)
+    sweep = torch.stack([_start(torch.float64)] * 3)  # one row per learning rate
+    state = [torch.zeros_like(sweep) for _ in range(state_count)]
+    for t in range(1, STEPS + 1):
+        t_arg = [t] if uses_t else []
+        g = torch.stack([_gradient(p) for p in sweep])
+        step(sweep, g, *state, *t_arg, **hyper | {"lr": lrs[:, None, None]})
+    for row, lr in enumerate(lrs.tolist()):
+        alone = _functional_path(step, torch.float64, state_count, uses_t, **hyper | {"lr": lr})
+        torch.testing.assert_close(sweep[row], alone, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "lr",
+    [
+        torch.tensor([[0.1], [-0.1]]),
+        torch.tensor([[0.1], [float("nan")]]),
+        torch.tensor([[1], [2]]),
+        torch.ones(2, 1, 1),
+        torch.ones(3),
+    ],
+    ids=["negative", "nan", "integer", "more dimensions than p", "not broadcasting"],
+)
+def test_a_bad_tensor_lr_raises_an_error_that_names_it(lr):
+    p, g = torch.ones(2, 2), torch.ones(2, 2)
+    with pytest.raises((ValueError, TypeError), match="Invalid lr"):
+        F.sgd_step(p, g, lr=lr)
+    assert torch.equal(p, torch.ones(2, 2))  # checked before the step
 
 
 def test_steps_update_in_place_and_return_their_tensors():

@@ -684,10 +684,11 @@ SPECS = [
         "training.run_steps",
         training.run_steps,
         lambda: {
-            "step": lambda p, g, state: p - 0.1 * g,
+            "step": functional.adam_step,
             "gradient": lambda p: 2 * p,
             "start": [1.0, -2.0],
             "num_steps": 3,
+            "lr": 0.1,
         },
     ),
     Spec(
@@ -704,6 +705,7 @@ SPECS = [
     ),
     Spec("notebook.round_up", notebook.round_up, lambda: {"x": 0.0551, "digits": 2}),
     Spec("notebook.round_down", notebook.round_down, lambda: {"x": 3.66, "digits": 2}),
+    Spec("notebook.show_source", notebook.show_source, lambda: {"function": functional.sgd_step}),
     # the exercise framework's public helpers
     Spec(
         "exercises.compare",
@@ -731,24 +733,35 @@ _OPTIMIZER_HYPER = {
 }
 _TORCH_WORDS = {"params": "optimizer|param|iterable", "lr": "learning rate|lr"}
 
-for _name, _hyper in _OPTIMIZER_HYPER.items():
-    _cls = getattr(optim, _name)
-    SPECS.append(
-        Spec(
-            f"optim.{_name}",
-            _cls,
-            lambda h=_hyper: {"params": [_param()], **h},
-            aliases=_TORCH_WORDS,
+
+def _optimizer_specs(hyperparameters: dict, make_param) -> list[Spec]:
+    """Probes of each optimizer (name -> valid hyperparameters) and of its add_param_group.
+
+    The optimizers are built on parameters made by ``make_param()``.
+    """
+    specs = []
+    for name, hyper in hyperparameters.items():
+        cls = getattr(optim, name)
+        specs.append(
+            Spec(
+                f"optim.{name}",
+                cls,
+                lambda h=hyper: {"params": [make_param()], **h},
+                aliases=_TORCH_WORDS,
+            )
         )
-    )
-    SPECS.append(
-        Spec(
-            f"optim.{_name}.add_param_group",
-            _method(lambda c=_cls, h=_hyper: c([_param()], **h), "add_param_group"),
-            lambda: {"param_group": {"params": [_param()]}},
-            aliases={"param_group": "param_group|param group|params|parameters"},
+        specs.append(
+            Spec(
+                f"optim.{name}.add_param_group",
+                _method(lambda c=cls, h=hyper: c([make_param()], **h), "add_param_group"),
+                lambda: {"param_group": {"params": [make_param()]}},
+                aliases={"param_group": "param_group|param group|params|parameters"},
+            )
         )
-    )
+    return specs
+
+
+SPECS += _optimizer_specs(_OPTIMIZER_HYPER, _param)
 
 
 # helpers.optim.functional: one step function per update rule, on explicit state tensors.
@@ -792,24 +805,7 @@ def _matrix():
     return torch.zeros(2, 2, requires_grad=True)
 
 
-for _name, _hyper in _MODERN_HYPER.items():
-    _cls = getattr(optim, _name)
-    SPECS.append(
-        Spec(
-            f"optim.{_name}",
-            _cls,
-            lambda h=_hyper: {"params": [_matrix()], **h},
-            aliases=_TORCH_WORDS,
-        )
-    )
-    SPECS.append(
-        Spec(
-            f"optim.{_name}.add_param_group",
-            _method(lambda c=_cls, h=_hyper: c([_matrix()], **h), "add_param_group"),
-            lambda: {"param_group": {"params": [_matrix()]}},
-            aliases={"param_group": "param_group|param group|params|parameters"},
-        )
-    )
+SPECS += _optimizer_specs(_MODERN_HYPER, _matrix)
 SPECS.append(Spec("muon.Muon", optim.Muon, lambda: {"params": [_matrix()]}, aliases=_TORCH_WORDS))
 SPECS.append(Spec("muon.newton_schulz", muon.newton_schulz, lambda: {"G": torch.ones(3, 2)}))
 SPECS.append(
@@ -836,27 +832,11 @@ SPECS.append(
 
 # The chapter *Scaling out*: LARS and LAMB, and helpers.distributed. The workers that need a
 # process group run here in a world of one process (an in-process store, no sockets).
-for _name, _hyper in {
+_LARGE_BATCH_HYPER = {
     "LARS": {"lr": 0.1, "weight_decay": 0.0, "momentum": 0.9, "trust_coefficient": 1e-3},
     "LAMB": {"lr": 1e-3, "betas": (0.9, 0.999), "weight_decay": 0.0, "eps": 1e-6},
-}.items():
-    _cls = getattr(optim, _name)
-    SPECS.append(
-        Spec(
-            f"optim.{_name}",
-            _cls,
-            lambda h=_hyper: {"params": [_matrix()], **h},
-            aliases=_TORCH_WORDS,
-        )
-    )
-    SPECS.append(
-        Spec(
-            f"optim.{_name}.add_param_group",
-            _method(lambda c=_cls, h=_hyper: c([_matrix()], **h), "add_param_group"),
-            lambda: {"param_group": {"params": [_matrix()]}},
-            aliases={"param_group": "param_group|param group|params|parameters"},
-        )
-    )
+}
+SPECS += _optimizer_specs(_LARGE_BATCH_HYPER, _matrix)
 
 
 def _in_a_world_of_one(worker):

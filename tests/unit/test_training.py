@@ -189,26 +189,61 @@ def test_evaluate_gives_nan_accuracy_for_regression():
 
 
 def test_run_steps_follows_the_update_rule_and_returns_the_path():
+    from helpers.optim.functional import sgd_step
     from helpers.training import run_steps
 
-    path = run_steps(lambda p, g, state, lr: p - lr * g, lambda p: 2 * p, [1.0, -2.0], 3, lr=0.25)
+    path = run_steps(sgd_step, lambda p: 2 * p, [1.0, -2.0], 3, lr=0.25)
     expected = torch.tensor([[1.0, -2.0], [0.5, -1.0], [0.25, -0.5], [0.125, -0.25]])
     assert path.dtype == torch.float64 and torch.equal(path, expected.double())
+    # a step that returns a new point instead of updating p in place is followed too
+    new_point = run_steps(lambda p, g, lr: p - lr * g, lambda p: 2 * p, [1.0, -2.0], 3, lr=0.25)
+    assert torch.equal(new_point, path)
 
 
-def test_run_steps_passes_state_between_steps():
+def test_run_steps_starts_the_state_at_zero_and_counts_the_steps_from_one():
     from helpers.training import run_steps
 
-    def count(p, g, state):
-        state["t"] = state.get("t", 0) + 1
-        return p + state["t"]
+    def count(p, g, total, t):
+        total.add_(t)  # 1, 1 + 2, 1 + 2 + 3
+        return p.add_(total), total
 
-    assert run_steps(count, lambda p: p, [0.0], 3)[:, 0].tolist() == [0.0, 1.0, 3.0, 6.0]
+    assert run_steps(count, lambda p: p, [0.0], 3)[:, 0].tolist() == [0.0, 1.0, 4.0, 10.0]
 
 
-@pytest.mark.parametrize("step", [print, lambda p, g, s: None, lambda p, g, s: p[:1]])
+def test_run_steps_follows_a_functional_step_as_torch_does():
+    from helpers.optim.functional import adam_step
+    from helpers.training import run_steps
+
+    curvatures = torch.tensor([1.0, 10.0], dtype=torch.float64)
+    ours = run_steps(adam_step, lambda p: curvatures * p, [-1.5, 1.0], 50, lr=0.1)
+    theirs = run_optimizer(quadratic(mu=1.0, L=10.0), [-1.5, 1.0], torch.optim.Adam, 50, lr=0.1)
+    np.testing.assert_allclose(ours.numpy(), theirs.points, rtol=1e-12)
+
+
+def test_run_steps_sweeps_a_tensor_of_learning_rates_in_one_run():
+    from helpers.optim.functional import adam_step
+    from helpers.training import run_steps
+
+    lrs = torch.tensor([0.01, 0.1, 0.3], dtype=torch.float64)
+    starts = torch.tensor([[1.0, -2.0]] * 3, dtype=torch.float64)
+    sweep = run_steps(adam_step, lambda p: 2 * p + torch.sin(p), starts, 40, lr=lrs[:, None])
+    for row, lr in enumerate(lrs.tolist()):
+        alone = run_steps(adam_step, lambda p: 2 * p + torch.sin(p), starts[row], 40, lr=lr)
+        torch.testing.assert_close(sweep[:, row], alone, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("step", [print, lambda p, g, s: None, lambda p, g, s: p[:1], lambda p: p])
 def test_run_steps_names_the_step_that_misbehaves(step):
     from helpers.training import run_steps
 
     with pytest.raises((TypeError, ValueError), match="Invalid step"):
         run_steps(step, lambda p: p, [1.0, 2.0], 2)
+
+
+@pytest.mark.parametrize("gradient", [lambda p: p[:1], lambda p: "g", lambda p: 1 / 0])
+def test_run_steps_names_the_gradient_that_misbehaves(gradient):
+    from helpers.optim.functional import sgd_step
+    from helpers.training import run_steps
+
+    with pytest.raises((TypeError, ValueError), match="Invalid gradient"):
+        run_steps(sgd_step, gradient, [1.0, 2.0], 2, lr=0.1)
