@@ -16,12 +16,15 @@ thread by default (``--threads``), as multi-threaded kernels make the timings fa
 
 The goal is a ratio of at most 1.2 against torch's *default* code path on a CPU (mostly its
 single-tensor code, ``foreach=False``); ``foreach=True`` (torch's multi-tensor kernels, the
-default on GPUs) is shown for information. Muon updates matrices only: it gets the 2-D
+default on GPUs) is shown for information. The script runs with glibc's allocator told to
+keep freed memory (``STEADY_ALLOCATOR``), so that page faults on fresh memory do not decide
+the times. Muon updates matrices only: it gets the 2-D
 parameters of each model, and torch's Muon has no ``foreach`` switch.
 """
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
@@ -48,6 +51,12 @@ OPTIONS = {
 }
 MATRIX_ONLY = {"Muon"}
 GOAL = 1.2
+# glibc gives large freed blocks back to the system and maps fresh ones later, so a step's
+# temporaries (a 3 MB square root, say) cost page faults in some rounds and not in others,
+# depending on the allocation history alone: the same Adagrad step then takes 1.5 or 3 ms.
+# Keeping every block in the process's heap makes the times depend on the code only. glibc
+# reads these settings when a process starts, so the script restarts itself with them.
+STEADY_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(2**28), "MALLOC_TRIM_THRESHOLD_": str(2**28)}
 
 VARIANTS = {
     "helpers": lambda name, params: getattr(optim, name)(params, **OPTIONS[name]),
@@ -117,6 +126,13 @@ def paired_ratio(ours, theirs):
     return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
 
 
+def restart_with_steady_allocator() -> None:
+    """Run this script again with STEADY_ALLOCATOR in its environment (glibc only)."""
+    unset = any(os.environ.get(name) != value for name, value in STEADY_ALLOCATOR.items())
+    if sys.platform.startswith("linux") and unset:
+        os.execve(sys.executable, [sys.executable, *sys.argv], os.environ | STEADY_ALLOCATOR)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a few seconds)")
@@ -158,4 +174,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    restart_with_steady_allocator()
     main()
