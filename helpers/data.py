@@ -76,9 +76,9 @@ def toy_regression() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def linear_data(
-    n: int = 200, w: float = 2.0, b: float = 0.5, noise: float = 0.3, seed: int = 0
+    n: int = 200, w: float = 2.0, c: float = 0.5, noise: float = 0.3, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Points ``y = w x + b + noise`` with ``x`` uniform in ``[-1, 1]``.
+    """Points ``y = w x + c + noise`` with ``x`` uniform in ``[-1, 1]``.
 
     Introduced in the chapter *The learning rate*.
 
@@ -86,8 +86,9 @@ def linear_data(
     ----------
     n : int
         Number of points.
-    w, b : float
-        True slope and intercept.
+    w, c : float
+        True slope and intercept (``c``, as in the chapter *Batch, stochastic and mini-batch
+        gradient descent*, where ``b`` is the batch size).
     noise : float
         Standard deviation of the Gaussian noise (non-negative).
     seed : int
@@ -100,12 +101,12 @@ def linear_data(
     """
     check.check_int("n", n, low=1, high=check.MAX_POINTS)
     w = check.to_real("w", w, high_open=True, low_open=True)
-    b = check.to_real("b", b, high_open=True, low_open=True)
+    c = check.to_real("c", c, high_open=True, low_open=True)
     noise = check.to_real("noise", noise, 0.0, np.inf, high_open=True)
     _check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x = 2 * torch.rand(n, generator=generator) - 1
-    y = w * x + b + noise * torch.randn(n, generator=generator)
+    y = w * x + c + noise * torch.randn(n, generator=generator)
     return x, y
 
 

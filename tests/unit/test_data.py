@@ -14,8 +14,8 @@ def test_toy_regression_is_the_worked_example():
 
 
 def test_linear_data_is_seeded_and_near_its_line():
-    x1, y1 = linear_data(n=500, w=2.0, b=0.5, noise=0.1, seed=3)
-    x2, y2 = linear_data(n=500, w=2.0, b=0.5, noise=0.1, seed=3)
+    x1, y1 = linear_data(n=500, w=2.0, c=0.5, noise=0.1, seed=3)
+    x2, y2 = linear_data(n=500, w=2.0, c=0.5, noise=0.1, seed=3)
     assert torch.equal(x1, x2) and torch.equal(y1, y2)
     assert not torch.equal(x1, linear_data(n=500, seed=4)[0])
     residual = y1 - (2.0 * x1 + 0.5)

@@ -431,7 +431,7 @@ SPECS = [
     Spec(
         "data.linear_data",
         data.linear_data,
-        lambda: {"n": 10, "w": 2.0, "b": 0.5, "noise": 0.3, "seed": 0},
+        lambda: {"n": 10, "w": 2.0, "c": 0.5, "noise": 0.3, "seed": 0},
     ),
     Spec(
         "data.two_moons",
