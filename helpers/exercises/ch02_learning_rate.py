@@ -169,16 +169,16 @@ _KAPPA = _L / _MU
 
 q3 = ValueQuestion(
     "q3",
-    names=["lr_max", "lr_opt", "rate"],
+    names=["lr_max", "lr_best", "rate"],
     expected={
         "lr_max": 2 / _L,
-        "lr_opt": 2 / (_MU + _L),
+        "lr_best": 2 / (_MU + _L),
         "rate": max(abs(1 - 2 / (_MU + _L) * _MU), abs(1 - 2 / (_MU + _L) * _L)),
     },
     solution="""
         mu, L = 1.0, 10.0
         lr_max = 2 / L  # beyond this the steep y-direction diverges
-        lr_opt = 2 / (mu + L)  # makes |1 - lr mu| = |1 - lr L|
+        lr_best = 2 / (mu + L)  # makes |1 - lr mu| = |1 - lr L|
         rate = (L / mu - 1) / (L / mu + 1)  # (kappa - 1) / (kappa + 1)
     """,
     mistakes={
@@ -190,7 +190,7 @@ q3 = ValueQuestion(
             ),
             (4 / _L, "The curvature of (L/2)y² is L, so the limit is 2/L."),
         ],
-        "lr_opt": [
+        "lr_best": [
             (
                 1 / _L,
                 "At 1/L the y-direction converges in one step, but x only shrinks by "
