@@ -84,7 +84,8 @@ def run(jobs: int) -> None:
     from_cache = [path.relative_to(ROOT).as_posix() for path in notebooks if path not in uncached]
     jobs = max(1, min(jobs, len(uncached)))
     if uncached:
-        print(f"executing {len(uncached)} notebooks, {jobs} at a time", flush=True)
+        count = f"{len(uncached)} notebook" + ("s" if len(uncached) > 1 else "")
+        print(f"executing {count}, {jobs} at a time", flush=True)
     else:
         print("every notebook's outputs are in the cache: nothing to execute")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # inherited by the kernels
