@@ -295,31 +295,31 @@ q3 = FunctionQuestion(
 # ---------------------------------------------------------------------------------------------
 
 
-def scaled_lr(step, base_lr, base_batch, batch, warmup_steps):
-    peak = base_lr * batch / base_batch  # the linear scaling rule
-    if step < warmup_steps:
-        return base_lr + (peak - base_lr) * step / warmup_steps  # from base_lr up to the peak
+def scaled_lr(t, base_lr, base_batch_size, batch_size, warmup_steps):
+    peak = base_lr * batch_size / base_batch_size  # the linear scaling rule
+    if t < warmup_steps:
+        return base_lr + (peak - base_lr) * t / warmup_steps  # from base_lr up to the peak
     return peak
 
 
 def _scaled_variant(
-    step, base_lr, base_batch, batch, warmup, *, rule="linear", start="base", warm=True
+    t, base_lr, base_batch_size, batch_size, warmup, *, rule="linear", start="base", warm=True
 ):
-    k = batch / base_batch
+    k = batch_size / base_batch_size
     peak = base_lr * {"linear": k, "sqrt": k**0.5, "inverse": 1 / k}[rule]
-    if warm and step < warmup:
+    if warm and t < warmup:
         low = base_lr if start == "base" else 0.0
-        return low + (peak - low) * step / warmup
+        return low + (peak - low) * t / warmup
     return peak
 
 
 def _q4_cases():
     cases = []
-    for step in (0, 250, 500, 1000, 3000):
+    for t in (0, 250, 500, 1000, 3000):
         cases.append(
             Case(
-                (step, 0.1, 256, 8192, 1000),
-                label=f"For step = {step} (base_lr = 0.1 at base_batch = 256, batch = 8192, "
+                (t, 0.1, 256, 8192, 1000),
+                label=f"For t = {t} (base_lr = 0.1 at base_batch_size = 256, batch_size = 8192, "
                 "warmup_steps = 1000)",
             )
         )
@@ -337,12 +337,12 @@ q4 = FunctionQuestion(
         (
             lambda *a: _scaled_variant(*a, rule="sqrt"),
             "That is the square-root rule: the linear rule multiplies the rate by "
-            "batch / base_batch itself.",
+            "batch_size / base_batch_size itself.",
         ),
         (
             lambda *a: _scaled_variant(*a, rule="inverse"),
             "A larger batch gets a larger rate, not a smaller one: multiply by "
-            "batch / base_batch.",
+            "batch_size / base_batch_size.",
         ),
         (
             lambda *a: _scaled_variant(*a, start="zero"),
@@ -356,9 +356,8 @@ q4 = FunctionQuestion(
         ),
     ],
     hints=[
-        "The peak is `base_lr * batch / base_batch`.",
-        "For `step < warmup_steps`: `base_lr + (peak - base_lr) * step / warmup_steps`; then "
-        "the peak.",
+        "The peak is `base_lr * batch_size / base_batch_size`.",
+        "For `t < warmup_steps`: `base_lr + (peak - base_lr) * t / warmup_steps`; then the peak.",
     ],
     explanation=r"""
         Multiplying the batch by $k$ multiplies the rate by $k$ (Goyal et al., 2017); since

@@ -1229,22 +1229,22 @@ WRONG["ch13_scaling_out.q3"] = [
 ]
 
 
-def lr_square_root(step, base_lr, base_batch, batch, warmup_steps):
-    peak = base_lr * (batch / base_batch) ** 0.5
-    if step < warmup_steps:
-        return base_lr + (peak - base_lr) * step / warmup_steps
+def lr_square_root(t, base_lr, base_batch_size, batch_size, warmup_steps):
+    peak = base_lr * (batch_size / base_batch_size) ** 0.5
+    if t < warmup_steps:
+        return base_lr + (peak - base_lr) * t / warmup_steps
     return peak
 
 
-def lr_warmup_from_zero(step, base_lr, base_batch, batch, warmup_steps):
-    peak = base_lr * batch / base_batch
-    if step < warmup_steps:
-        return peak * step / warmup_steps
+def lr_warmup_from_zero(t, base_lr, base_batch_size, batch_size, warmup_steps):
+    peak = base_lr * batch_size / base_batch_size
+    if t < warmup_steps:
+        return peak * t / warmup_steps
     return peak
 
 
-def lr_without_warmup(step, base_lr, base_batch, batch, warmup_steps):
-    return base_lr * batch / base_batch
+def lr_without_warmup(t, base_lr, base_batch_size, batch_size, warmup_steps):
+    return base_lr * batch_size / base_batch_size
 
 
 WRONG["ch13_scaling_out.q4"] = [
