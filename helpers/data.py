@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -231,6 +232,39 @@ class Batches:
         for start in range(0, n, self.batch_size):
             batch = order[start : start + self.batch_size]
             yield self.X[batch], self.y[batch]
+
+    @staticmethod
+    def side_by_side(loaders: Sequence[Batches]):
+        """One pass of several loaders over the same ``X`` and ``y`` at once, as stacked batches.
+
+        Yields ``(X[idx], y[idx])`` where row ``k`` of ``idx`` holds the indices of loader
+        ``k``'s batch: the batches that iterating each loader would give, stacked along a new
+        first axis, with one indexing per step instead of one per loader. Each loader draws its
+        order for the pass exactly as iterating it would. Used by
+        :func:`helpers.training.fit_copies`.
+
+        Parameters
+        ----------
+        loaders : sequence of Batches
+            Loaders that share ``X``, ``y`` (the same tensors) and ``batch_size``.
+        """
+        first = loaders[0]
+        if not all(first.shares_data(b) for b in loaders):
+            raise ValueError("Invalid loaders: they must share X, y and batch_size")
+        n = len(first.X)
+        orders = torch.stack([b._next_order(n) if b.shuffle else torch.arange(n) for b in loaders])
+        for start in range(0, n, first.batch_size):
+            idx = orders[:, start : start + first.batch_size]
+            yield first.X[idx], first.y[idx]
+
+    def shares_data(self, other) -> bool:
+        """Whether ``other`` is a :class:`Batches` over the same tensors, in batches as large."""
+        return (
+            isinstance(other, Batches)
+            and other.X is self.X
+            and other.y is self.y
+            and other.batch_size == self.batch_size
+        )
 
     def _next_order(self, n: int) -> torch.Tensor:
         # A DataLoader's pass draws a seed for worker processes, then two orders, of which

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from helpers import _checks as check
+from helpers.data import Batches
 from helpers.objectives import Objective
 from helpers.schedules import ReduceOnPlateau
 
@@ -265,8 +266,8 @@ def fit_copies(
                 histories[k].lr.append(copies.lr(opt, k))
                 firsts[k] = len(histories[k].batch_loss)
             _set_mode(opt, "train")
-            for batches in _copy_batches(train_loaders, epoch):
-                losses = _copies_step(copy_losses, batches, running, **run)
+            for batch in _copy_batches(train_loaders, epoch):
+                losses = _copies_step(copy_losses, batch, running, **run)
                 for k, loss in zip(running, losses, strict=True):
                     histories[k].batch_loss.append(loss)
             _set_mode(opt, "eval")  # Schedule-Free: evaluated, stopped and returned at x
@@ -279,10 +280,10 @@ def fit_copies(
     return histories
 
 
-def _copies_step(copy_losses, batches, running, *, copies, optimizer, callbacks, step_schedule):
-    """One update of every copy on its own batch; the running copies' losses, as floats."""
+def _copies_step(copy_losses, batch, running, *, copies, optimizer, callbacks, step_schedule):
+    """One update of every copy on its own batch ``X[k], y[k]``; the running copies' losses."""
     optimizer.zero_grad()
-    X, y = (torch.stack(b) for b in zip(*batches, strict=True))
+    X, y = batch
     losses = copy_losses(copies.weights(), copies.buffers, X, y)
     losses.sum().backward()  # each copy's weights get its own loss's gradient
     copies.drop_stopped_gradients()
@@ -513,14 +514,18 @@ def _vmapped_loss(model, loss_fn) -> Callable:
 
 
 def _copy_batches(train_loaders, epoch):
-    """One tuple of (X, y) batches per step, one batch per copy."""
+    """One (X, y) per step: every copy's batch, stacked along a new first axis."""
+    first = train_loaders[0]
+    if isinstance(first, Batches) and all(first.shares_data(b) for b in train_loaders):
+        yield from Batches.side_by_side(train_loaders)  # one indexing per step for all
+        return
     passes = [_batches(loader, epoch) for loader in train_loaders]
     for batches in itertools.zip_longest(*passes):
         if any(b is None for b in batches):
             raise ValueError("Invalid train_loaders: the loaders give unequal numbers of batches")
         if len({(tuple(X.shape), tuple(y.shape)) for X, y in batches}) != 1:
             raise ValueError("Invalid train_loaders: the copies' batches differ in shape")
-        yield batches
+        yield tuple(torch.stack(b) for b in zip(*batches, strict=True))
 
 
 def _end_epoch(histories, firsts, copies, loss_fn, val_sets, diverge_factor, start) -> None:

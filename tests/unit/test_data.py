@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.data import digits, linear_data, make_loader, toy_regression, two_moons
+from helpers.data import Batches, digits, linear_data, make_loader, toy_regression, two_moons
 
 
 def test_toy_regression_is_the_worked_example():
@@ -51,6 +51,31 @@ def test_loader_is_reproducible_and_covers_every_example_once_per_epoch():
         make_loader(X, y, batch_size=0)
     with pytest.raises(ValueError, match="same length"):
         make_loader(X, y[:5], batch_size=2)
+
+
+@pytest.mark.parametrize(("n", "batch_size"), [(10, 3), (12, 4), (5, 8)])
+def test_side_by_side_stacks_the_batches_each_loader_gives(n, batch_size):
+    X = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+    y = torch.arange(n)
+    shuffles = [True, False, True]
+    together = [make_loader(X, y, batch_size, s, seed=k) for k, s in enumerate(shuffles)]
+    alone = [make_loader(X, y, batch_size, s, seed=k) for k, s in enumerate(shuffles)]
+    for _ in range(3):  # each pass draws every loader's next order
+        stacked = list(Batches.side_by_side(together))
+        assert len(stacked) == len(alone[0])
+        for (X_all, y_all), *batches in zip(stacked, *alone, strict=True):
+            assert torch.equal(X_all, torch.stack([b[0] for b in batches]))
+            assert torch.equal(y_all, torch.stack([b[1] for b in batches]))
+
+
+def test_side_by_side_needs_one_data_set_and_batch_size():
+    X, y = torch.zeros(6, 2), torch.zeros(6)
+    same = make_loader(X, y, batch_size=2)
+    assert same.shares_data(make_loader(X, y, batch_size=2, seed=1))
+    for other in (make_loader(X.clone(), y, 2), make_loader(X, y, 3), [(X, y)]):
+        assert not same.shares_data(other)
+        with pytest.raises(ValueError, match="share X, y and batch_size"):
+            list(Batches.side_by_side([same, other]))
 
 
 @pytest.mark.parametrize("shuffle", [True, False])
