@@ -920,6 +920,9 @@ def fit(
     loss_fn : callable
         ``loss_fn(model(X), y)`` returns a scalar tensor.
     optimizer : torch.optim.Optimizer
+        One with ``train()`` and ``eval()`` methods (Schedule-Free AdamW) is put in train mode
+        for each epoch's updates and in eval mode for its evaluation and at the end (also
+        after an exception), so the model ends at its average x.
     train_loader : iterable of (X, y)
         Mini-batches; a ``torch.utils.data.DataLoader`` or a list of one full batch.
     num_epochs : int
@@ -984,6 +987,7 @@ def fit(
             _train(history, progress, **run)
     except BaseException as exc:
         model.train(was_training)
+        _set_mode(optimizer, "eval")  # Schedule-Free: the weights at x, as after a full run
         _attach(exc, "history", history, "the History of the epochs so far")
         raise
     finally:
@@ -1080,8 +1084,10 @@ def _train(history: History, progress: bool, *, model, loss_fn, optimizer, **run
     for epoch in range(1, num_epochs + 1):
         history.lr.append(optimizer.param_groups[0]["lr"])
         first = len(history.batch_loss)
+        _set_mode(optimizer, "train")
         for X, y in _batches(train_loader, epoch):
             history.batch_loss.append(_train_step(model, loss_fn, optimizer, X, y, callbacks))
+        _set_mode(optimizer, "eval")  # Schedule-Free: evaluated, stopped and returned at x
         history.train_loss.append(float(np.mean(history.batch_loss[first:])))
         if _diverged(history, diverge_factor):
             history.diverged = True

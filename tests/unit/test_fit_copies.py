@@ -467,3 +467,29 @@ def test_schedule_free_copies_train_at_y_and_are_evaluated_at_x(dtype):
             torch.testing.assert_close(got, want, **TOLERANCE[dtype])
         for got, want in ((history.batch_loss, batch_loss), (history.val_loss, val_loss)):
             torch.testing.assert_close(torch.tensor(got), torch.tensor(want), **TOLERANCE[dtype])
+        fitted = _model(seed, dtype)  # fit switches the modes as the loop does
+        opt = optim.ScheduleFreeAdamW(fitted.parameters(), lr=lr)
+        loader = make_loader(X, y, batch_size=20, seed=seed)
+        history = fit(fitted, loss_fn, opt, loader, NUM_EPOCHS, val_data=(X, y))
+        assert (history.batch_loss, history.val_loss) == (batch_loss, val_loss)
+        for got, want in zip(fitted.parameters(), alone.parameters(), strict=True):
+            assert torch.equal(got, want)
+
+
+class _StopAfterOneStep:
+    def on_step_end(self, model):
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_fit_leaves_schedule_free_at_x():
+    X, y = _data(torch.float64)
+    model = _model(0, torch.float64)
+    opt = optim.ScheduleFreeAdamW(model.parameters(), lr=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, nn.CrossEntropyLoss(), opt, [(X, y)], 3, callbacks=[_StopAfterOneStep()])
+    assert not opt.param_groups[0]["train_mode"]
+    at_x = [p.clone() for p in model.parameters()]
+    opt.train()  # the weights move to y and back: they were at x
+    opt.eval()
+    for got, want in zip(model.parameters(), at_x, strict=True):
+        torch.testing.assert_close(got, want)
