@@ -23,25 +23,25 @@ _Y = 2 * _X
 def _first_step(lr=0.01, factor=2.0, reduce=np.mean, sign=-1.0):
     residual = 0.0 * _X + 0.0 - _Y
     grad_w = reduce(factor * residual * _X)
-    grad_b = reduce(factor * residual)
-    return sign * lr * grad_w, sign * lr * grad_b
+    grad_c = reduce(factor * residual)
+    return sign * lr * grad_w, sign * lr * grad_c
 
 
-_W1, _B1 = _first_step()
+_W1, _C1 = _first_step()
 
 q1 = ValueQuestion(
     "q1",
-    names=["w1", "b1"],
-    expected={"w1": _W1, "b1": _B1},
+    names=["w1", "c1"],
+    expected={"w1": _W1, "c1": _C1},
     solution="""
         x = np.array([1.0, 2.0, 3.0, 4.0])
         y = 2 * x
-        w, b, lr = 0.0, 0.0, 0.01
-        residual = w * x + b - y  # prediction minus target: [-2, -4, -6, -8]
+        w, c, lr = 0.0, 0.0, 0.01
+        residual = w * x + c - y  # prediction minus target: [-2, -4, -6, -8]
         grad_w = np.mean(2 * residual * x)  # dL/dw = -30
-        grad_b = np.mean(2 * residual)  # dL/db = -10
+        grad_c = np.mean(2 * residual)  # dL/dc = -10
         w1 = w - lr * grad_w
-        b1 = b - lr * grad_b
+        c1 = c - lr * grad_c
     """,
     mistakes={
         "w1": [
@@ -59,11 +59,11 @@ q1 = ValueQuestion(
                 "The loss is the mean of the squared errors, and the derivative of r² is 2r.",
             ),
             (
-                _B1,
-                "That is the step of `b`: the gradient with respect to `w` has an extra factor x.",
+                _C1,
+                "That is the step of `c`: the gradient with respect to `w` has an extra factor x.",
             ),
         ],
-        "b1": [
+        "c1": [
             (
                 _first_step(sign=1.0)[1],
                 "Is the sign of the update right? Step against the gradient.",
@@ -73,23 +73,23 @@ q1 = ValueQuestion(
                 _first_step(reduce=np.sum)[1],
                 "The loss is the mean of the squared errors, not their sum.",
             ),
-            (_W1, "That is the step of `w`: the gradient with respect to `b` has no factor x."),
+            (_W1, "That is the step of `w`: the gradient with respect to `c` has no factor x."),
         ],
     },
     hints=[
-        "With $r_i = w x_i + b - y_i$, the loss is $L = \\frac{1}{4}\\sum_i r_i^2$, so "
+        "With $r_i = w x_i + c - y_i$, the loss is $L = \\frac{1}{4}\\sum_i r_i^2$, so "
         "$\\partial L/\\partial w = \\frac{1}{4}\\sum_i 2 r_i x_i$ and "
-        "$\\partial L/\\partial b = \\frac{1}{4}\\sum_i 2 r_i$.",
-        "At $w = b = 0$ the residuals are $r = -y = (-2, -4, -6, -8)$. Then "
+        "$\\partial L/\\partial c = \\frac{1}{4}\\sum_i 2 r_i$.",
+        "At $w = c = 0$ the residuals are $r = -y = (-2, -4, -6, -8)$. Then "
         "$w_1 = w_0 - \\eta\\, \\partial L/\\partial w$.",
     ],
     explanation="""
-        The gradient is $(\\partial L/\\partial w, \\partial L/\\partial b) = (-30, -10)$:
-        the loss falls when $w$ and $b$ grow, so the step $-\\eta \\nabla L$ increases both.
+        The gradient is $(\\partial L/\\partial w, \\partial L/\\partial c) = (-30, -10)$:
+        the loss falls when $w$ and $c$ grow, so the step $-\\eta \\nabla L$ increases both.
         After one step the line $0.3x + 0.1$ is still far below $y = 2x$; it takes many
         such steps to get there.
     """,
-    success="one step moves (w, b) from (0, 0) to (0.3, 0.1).",
+    success="one step moves (w, c) from (0, 0) to (0.3, 0.1).",
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -195,32 +195,32 @@ q2 = FunctionQuestion(
 
 def fit_line(x, y, lr, num_steps):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        loss = ((w * x + b - y) ** 2).mean()
-        loss.backward()  # fills w.grad and b.grad
+        loss = ((w * x + c - y) ** 2).mean()
+        loss.backward()  # fills w.grad and c.grad
         with torch.no_grad():  # the update is not part of the model
             w -= lr * w.grad
-            b -= lr * b.grad
+            c -= lr * c.grad
         w.grad.zero_()  # backward() adds to .grad: reset it
-        b.grad.zero_()
-    return w.item(), b.item()
+        c.grad.zero_()
+    return w.item(), c.item()
 
 
 def _fit_line_variant(x, y, lr, num_steps, *, zero=True, sign=-1.0, reduce="mean"):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        squared = (w * x + b - y) ** 2
+        squared = (w * x + c - y) ** 2
         loss = squared.mean() if reduce == "mean" else squared.sum()
         loss.backward()
         with torch.no_grad():
             w += sign * lr * w.grad
-            b += sign * lr * b.grad
+            c += sign * lr * c.grad
         if zero:
             w.grad.zero_()
-            b.grad.zero_()
-    return w.item(), b.item()
+            c.grad.zero_()
+    return w.item(), c.item()
 
 
 def _q3_cases():
@@ -239,7 +239,7 @@ q3 = FunctionQuestion(
     "q3",
     reference=fit_line,
     cases=_q3_cases,
-    returns=["w", "b"],
+    returns=["w", "c"],
     rtol=1e-4,
     atol=1e-6,
     mistakes=[
@@ -259,10 +259,10 @@ q3 = FunctionQuestion(
         ),
     ],
     hints=[
-        "Create `w` and `b` with `torch.zeros((), requires_grad=True)`. In each step: "
+        "Create `w` and `c` with `torch.zeros((), requires_grad=True)`. In each step: "
         "compute the loss, call `loss.backward()`, then update.",
         "Update inside `with torch.no_grad():` (`w -= lr * w.grad`), then reset the "
-        "gradients with `w.grad.zero_()`; return `w.item(), b.item()`.",
+        "gradients with `w.grad.zero_()`; return `w.item(), c.item()`.",
     ],
     success="autograd computes the same gradients as your hand derivation.",
 )

@@ -109,7 +109,7 @@ class Question:
     name : str
         The question's variable name in the notebook, ``"q1"``.
     usage : str
-        How ``check`` is called, for messages: ``"q1.check(w1, b1)"``.
+        How ``check`` is called, for messages: ``"q1.check(w1, c1)"``.
     hints : sequence of str
         Markdown hints, from gentle to explicit.
     explanation : str, optional

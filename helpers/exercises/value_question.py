@@ -1,4 +1,4 @@
-"""Numbers to compute: :class:`ValueQuestion`, checked with ``q1.check(w1, b1)``.
+"""Numbers to compute: :class:`ValueQuestion`, checked with ``q1.check(w1, c1)``.
 
 A value question never prints the expected value: it names a known mistake when the answer
 is one, and otherwise says how the answer misses (the sign, too large or too small, a round
@@ -29,7 +29,7 @@ __all__ = ["ValueQuestion"]
 
 
 class ValueQuestion(Question):
-    """Numbers to compute: ``q1.check(w1, b1)``.
+    """Numbers to compute: ``q1.check(w1, c1)``.
 
     Parameters
     ----------

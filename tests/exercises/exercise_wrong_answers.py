@@ -19,7 +19,7 @@ WRONG["ch01_gradient_descent.q1"] = [
     ((-0.3, -0.1), "sign"),
     ((0.15, 0.05), "factor 2"),
     ((1.2, 0.4), "mean"),
-    ((0.1, 0.3), "step of `b`"),
+    ((0.1, 0.3), "step of `c`"),
 ]
 
 
@@ -59,52 +59,52 @@ WRONG["ch01_gradient_descent.q2"] = [
 
 def fit_line_no_zero_grad(x, y, lr, num_steps):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        loss = ((w * x + b - y) ** 2).mean()
+        loss = ((w * x + c - y) ** 2).mean()
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
-            b -= lr * b.grad
-    return w.item(), b.item()
+            c -= lr * c.grad
+    return w.item(), c.item()
 
 
 def fit_line_no_no_grad(x, y, lr, num_steps):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        loss = ((w * x + b - y) ** 2).mean()
+        loss = ((w * x + c - y) ** 2).mean()
         loss.backward()
         w -= lr * w.grad
-        b -= lr * b.grad
-    return w.item(), b.item()
+        c -= lr * c.grad
+    return w.item(), c.item()
 
 
 def fit_line_sum(x, y, lr, num_steps):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        loss = ((w * x + b - y) ** 2).sum()
+        loss = ((w * x + c - y) ** 2).sum()
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
-            b -= lr * b.grad
+            c -= lr * c.grad
             w.grad.zero_()
-            b.grad.zero_()
-    return w.item(), b.item()
+            c.grad.zero_()
+    return w.item(), c.item()
 
 
 def fit_line_no_return(x, y, lr, num_steps):
     w = torch.zeros((), requires_grad=True)
-    b = torch.zeros((), requires_grad=True)
+    c = torch.zeros((), requires_grad=True)
     for _ in range(num_steps):
-        loss = ((w * x + b - y) ** 2).mean()
+        loss = ((w * x + c - y) ** 2).mean()
         loss.backward()
         with torch.no_grad():
             w -= lr * w.grad
-            b -= lr * b.grad
+            c -= lr * c.grad
             w.grad.zero_()
-            b.grad.zero_()
+            c.grad.zero_()
 
 
 WRONG["ch01_gradient_descent.q3"] = [

@@ -25,7 +25,7 @@ from helpers.training import run_optimizer
 
 
 def test_first_step_of_the_linear_regression():
-    assert ch01.q1.expected == pytest.approx({"w1": 0.3, "b1": 0.1})
+    assert ch01.q1.expected == pytest.approx({"w1": 0.3, "c1": 0.1})
     x = torch.tensor([1.0, 2.0, 3.0, 4.0])
     assert ch01.fit_line(x, 2 * x, 0.01, 1) == pytest.approx((0.3, 0.1), rel=1e-6)
 
