@@ -1326,7 +1326,7 @@ def _cycle(loader: Iterable):
 
 
 # ---------------------------------------------------------------------------------------------
-# Stable training: gradient clipping and diagnostics (the chapter *Stable training*).
+# Gradient clipping (the chapter *Gradient clipping*) and diagnostics (*Stable training*).
 # ---------------------------------------------------------------------------------------------
 
 
@@ -1352,7 +1352,7 @@ def clip_grad_norm(parameters, max_norm: float, norm_type: float = 2.0) -> torch
     ``||g||`` exceeds `max_norm`, every gradient is multiplied by
     ``max_norm / (||g|| + 1e-6)``; the direction of ``g`` is kept. Equal to
     ``torch.nn.utils.clip_grad_norm_`` (``tests/unit/test_stable_training.py``), which is
-    what a training loop should call. Introduced in the chapter *Stable training*.
+    what a training loop should call. Introduced in the chapter *Gradient clipping*.
 
     Parameters
     ----------
@@ -1387,7 +1387,7 @@ def clip_grad_value(parameters, clip_value: float) -> None:
 
     Unlike :func:`clip_grad_norm` this changes the direction of the gradient: entries beyond
     the threshold are cut, the others kept. Equal to ``torch.nn.utils.clip_grad_value_``
-    (``tests/unit/test_stable_training.py``). Introduced in the chapter *Stable training*.
+    (``tests/unit/test_stable_training.py``). Introduced in the chapter *Gradient clipping*.
 
     Parameters
     ----------
