@@ -124,8 +124,11 @@ def round_down(x: float, digits: int = 2) -> float:
     return _round_significant(x, digits, math.floor)
 
 
-def _without_docstring(source: str) -> str:
-    """``source``, the code of one function, with the lines of its docstring left out."""
+def _without_docstring(source: str, keep_summary: bool = False) -> str:
+    """``source``, the code of one function, with the lines of its docstring left out.
+
+    With ``keep_summary`` the docstring's first paragraph (its summary) stays.
+    """
     try:
         definition = ast.parse(source).body[0]
     except SyntaxError:  # a lambda's source is the line around it
@@ -134,7 +137,20 @@ def _without_docstring(source: str) -> str:
     if not body or ast.get_docstring(definition) is None:
         return source
     lines = source.splitlines()
-    return "\n".join(lines[: body[0].lineno - 1] + lines[body[0].end_lineno :])
+    start, end = body[0].lineno - 1, body[0].end_lineno
+    kept = _summary_lines(lines[start:end], body[0].col_offset) if keep_summary else []
+    return "\n".join(lines[:start] + kept + lines[end:])
+
+
+def _summary_lines(docstring: list[str], indent: int) -> list[str]:
+    """The source lines of a docstring cut after its first paragraph, closed again."""
+    blank = next((k for k, line in enumerate(docstring) if k and not line.strip()), None)
+    if blank is None:
+        return docstring
+    quotes = "'''" if docstring[0].lstrip().lstrip("rRuU").startswith("'''") else '"""'
+    if blank == 1:  # a one-line summary: closed on its line
+        return [docstring[0].rstrip() + quotes]
+    return [*docstring[:blank], " " * indent + quotes]
 
 
 def show_source(function) -> None:

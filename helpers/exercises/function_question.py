@@ -30,6 +30,7 @@ from helpers.exercises.feedback import (
 )
 from helpers.exercises.learner_code import call_learner
 from helpers.exercises.question import Question, _is_blank
+from helpers.notebook import _without_docstring
 
 __all__ = ["Case", "FunctionQuestion"]
 
@@ -113,7 +114,9 @@ class FunctionQuestion(Question):
 
     @property
     def solution_code(self) -> str:
-        return textwrap.dedent(inspect.getsource(self.reference)).strip()
+        """The reference's code, with only the summary of its docstring (the task has the rest)."""
+        source = textwrap.dedent(inspect.getsource(self.reference))
+        return _without_docstring(source, keep_summary=True).strip()
 
     def call(self, function: Callable, *args, **kwargs):
         """Run the learner's function under the guard (see :func:`call_learner`)."""

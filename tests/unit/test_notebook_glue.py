@@ -1,4 +1,4 @@
-"""helpers.notebook.glue stores plain Python numbers and refuses what prose cannot quote."""
+"""helpers.notebook: glue stores plain Python numbers; source listings trim docstrings."""
 
 from __future__ import annotations
 
@@ -72,3 +72,36 @@ def test_rounding_refuses_what_it_cannot_round(x, digits):
 
     with pytest.raises(ValueError, match=r"Invalid (x|digits)"):
         round_up(x, digits)
+
+
+SOURCE_WITH_DOCSTRING = '''def step(p, g, lr):
+    """One step down the gradient,
+    scaled by lr.
+
+    Parameters
+    ----------
+    lr : float
+    """
+    return p - lr * g
+'''
+
+
+@pytest.mark.parametrize(
+    ("keep_summary", "expected"),
+    [
+        (False, "def step(p, g, lr):\n    return p - lr * g"),
+        (
+            True,
+            'def step(p, g, lr):\n    """One step down the gradient,\n    scaled by lr.\n'
+            '    """\n    return p - lr * g',
+        ),
+    ],
+)
+def test_source_listings_leave_out_the_docstring_or_all_but_its_summary(keep_summary, expected):
+    from helpers.notebook import _without_docstring
+
+    assert _without_docstring(SOURCE_WITH_DOCSTRING, keep_summary).strip() == expected
+    one_line = SOURCE_WITH_DOCSTRING.replace("gradient,\n    scaled by lr.", "gradient.")
+    kept = _without_docstring(one_line, keep_summary=True)
+    assert kept.splitlines()[1] == '    """One step down the gradient."""'
+    compile(kept, "listing", "exec")
