@@ -516,7 +516,8 @@ def _vmapped_loss(model, loss_fn) -> Callable:
 def _copy_batches(train_loaders, epoch):
     """One (X, y) per step: every copy's batch, stacked along a new first axis."""
     first = train_loaders[0]
-    if isinstance(first, Batches) and all(first.shares_data(b) for b in train_loaders):
+    shared = isinstance(first, Batches) and all(first.shares_data(b) for b in train_loaders)
+    if shared and len(first):  # (an empty data set goes the long way, to its error)
         yield from Batches.side_by_side(train_loaders)  # one indexing per step for all
         return
     passes = [_batches(loader, epoch) for loader in train_loaders]

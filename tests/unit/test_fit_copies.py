@@ -178,6 +178,14 @@ def test_bad_arguments_name_themselves(change, pattern):
         fit_copies(**kwargs)
 
 
+def test_loaders_over_an_empty_data_set_are_refused():
+    kwargs = _valid()
+    X, y = (t[:0] for t in _data(torch.float64))  # one empty data set for all the loaders
+    kwargs["train_loaders"] = [make_loader(X, y, batch_size=20, seed=seed) for seed in SEEDS]
+    with pytest.raises(ValueError, match="yielded no mini-batches"):
+        fit_copies(**kwargs)
+
+
 def test_copies_of_different_shapes_or_batch_counts_are_refused():
     kwargs = _valid()
     kwargs["models"] = [*kwargs["models"][:2], nn.Linear(4, 2).double()]
