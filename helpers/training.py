@@ -118,7 +118,9 @@ def run_optimizer(
         The starting point, ``objective.dim`` coordinates.
     optimizer : callable
         An optimizer class such as ``torch.optim.SGD`` or ``helpers.optim.Adam``, or any
-        callable ``optimizer(params, **optimizer_kwargs)`` returning an optimizer.
+        callable ``optimizer(params, **optimizer_kwargs)`` returning an optimizer. One whose
+        attribute ``requires_closure`` is true (:class:`helpers.optim.SAM`) gets a closure
+        that evaluates the objective again.
     num_steps : int
         Maximum number of steps, 0 to ``10**6``.
     grad_tol : float, optional
@@ -669,6 +671,11 @@ def _step_result(out, state: dict) -> tuple[torch.Tensor, dict]:
 
 
 def _follow(objective, x, opt, num_steps, grad_tol, diverge_at) -> Trajectory:
+    def loss_and_gradient():  # the closure of optimizers that evaluate again (SAM)
+        opt.zero_grad()
+        loss = objective(x)
+        loss.backward()
+        return loss
 
     points, losses = [], []
     diverged = converged = False
@@ -687,7 +694,7 @@ def _follow(objective, x, opt, num_steps, grad_tol, diverge_at) -> Trajectory:
             converged = True
             break
         if step < num_steps:
-            opt.step()
+            _step(opt, loss_and_gradient)
     return Trajectory(np.array(points), np.array(losses), diverged, converged)
 
 
@@ -924,6 +931,10 @@ def fit(
         One with ``train()`` and ``eval()`` methods (Schedule-Free AdamW) is put in train mode
         for each epoch's updates and in eval mode for its evaluation and at the end (also
         after an exception), so the model ends at its average x.
+        One whose attribute ``requires_closure`` is true (:class:`helpers.optim.SAM`) is
+        stepped as ``optimizer.step(closure)``, with a closure that zeroes the gradients and
+        evaluates the same mini-batch again; the recorded loss is the first evaluation's, and
+        ``on_after_backward`` sees the first gradient.
     train_loader : iterable of (X, y)
         Mini-batches; a ``torch.utils.data.DataLoader`` or a list of one full batch.
     num_epochs : int
@@ -1064,14 +1075,26 @@ def _batches(train_loader, epoch: int):
 
 
 def _train_step(model, loss_fn, optimizer, X, y, callbacks=()) -> float:
-    optimizer.zero_grad()
-    loss = loss_fn(model(X), y)
-    _scalar_loss(loss)
-    loss.backward()
+    def loss_and_gradient():  # the closure of optimizers that evaluate the batch again
+        optimizer.zero_grad()
+        loss = loss_fn(model(X), y)
+        _scalar_loss(loss)
+        loss.backward()
+        return loss
+
+    loss = loss_and_gradient()
     _call_back(callbacks, "on_after_backward", model)
-    optimizer.step()
+    _step(optimizer, loss_and_gradient)
     _call_back(callbacks, "on_step_end", model)
     return loss.item()
+
+
+def _step(optimizer, closure: Callable) -> None:
+    """``optimizer.step()``, or ``optimizer.step(closure)`` if it evaluates again (SAM)."""
+    if getattr(optimizer, "requires_closure", False):
+        optimizer.step(closure)
+    else:
+        optimizer.step()
 
 
 def _train(history: History, progress: bool, *, model, loss_fn, optimizer, **run) -> None:

@@ -1,4 +1,5 @@
-"""Exercises for the chapter *Optimizers of the last five years*: Lion, Muon, Adafactor, SAM.
+"""Exercises for the chapters *Optimizers of the last five years* and *Sharpness-aware
+minimization*: Lion, Muon, Adafactor, SAM.
 
 Questions: ``q1`` a Lion step, ``q2`` a Newton–Schulz orthogonalization, ``q3`` Adafactor's
 factored second moment, ``q4`` SAM's perturbation, ``q5`` which optimizer for a situation.

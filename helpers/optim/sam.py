@@ -1,6 +1,6 @@
 """Sharpness-aware minimization, and the sharpness it minimizes (see :mod:`helpers.optim`).
 
-Introduced in the chapter *Optimizers of the last five years*.
+Introduced in the chapter *Sharpness-aware minimization*.
 """
 
 from collections.abc import Callable
@@ -19,7 +19,7 @@ class SAM(FromScratch):
     """Sharpness-aware minimization: the base optimizer's step, with the gradient taken at the
     worst point of a small ball around the parameters.
 
-    Introduced in the chapter *Optimizers of the last five years*.
+    Introduced in the chapter *Sharpness-aware minimization*.
 
     Parameters
     ----------
@@ -48,9 +48,11 @@ class SAM(FromScratch):
 
     ``first_step()`` moves p to p + e, the caller computes g', ``second_step()`` moves p back
     and calls the base optimizer; ``step(closure)`` does all three, with a closure that
-    zeroes the gradients, evaluates the loss and calls backward. The param groups and the
-    state are the base optimizer's. Equal to ``pytorch_optimizer.SAM``, except that the
-    norm is computed in the parameters' dtype (that package computes it in float32).
+    zeroes the gradients, evaluates the loss and calls backward. :func:`helpers.training.fit`
+    and :func:`helpers.training.run_optimizer` pass it one (its ``requires_closure`` is
+    true). The param groups and the state are the base optimizer's. Equal to
+    ``pytorch_optimizer.SAM``, except that the norm is computed in the parameters' dtype
+    (that package computes it in float32).
 
     References
     ----------
@@ -69,6 +71,8 @@ class SAM(FromScratch):
         Move the parameters back to p and let the base optimizer step with the new gradient.
 """
     )
+
+    requires_closure = True  # helpers.training.fit passes step() a closure
 
     def __init__(
         self,
@@ -194,7 +198,7 @@ def sharpness(
     Power iteration on Hessian-vector products ``H v`` (two backward passes, no Hessian is
     formed), from a random unit vector; the result is the Rayleigh quotient ``v^T H v`` of the
     last vector. The same method as in the chapter *The learning rate*. Introduced in the
-    chapter *Optimizers of the last five years*.
+    chapter *Sharpness-aware minimization*.
 
     Parameters
     ----------

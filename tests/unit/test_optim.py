@@ -302,8 +302,11 @@ def test_state_dicts_are_interchangeable_with_torch(name, direction):
 def test_closure_and_zero_grad_on_a_small_network(name):
     def train(module):
         torch.manual_seed(0)
+        # float64: this test is about closures and zero_grad, not about float32 rounding
+        # (ours and torch's round differently, by many float32 ulps on some CPUs)
         net = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
-        x, y = torch.randn(16, 3), torch.randn(16, 1)
+        net = net.double()
+        x, y = torch.randn(16, 3, dtype=torch.float64), torch.randn(16, 1, dtype=torch.float64)
         extra = {"foreach": False} if module is torch.optim else {}
         opt = getattr(module, name)(net.parameters(), lr=0.01, **extra)
 
@@ -320,9 +323,10 @@ def test_closure_and_zero_grad_on_a_small_network(name):
 
     losses_ours, params_ours = train(optim)
     losses_theirs, params_theirs = train(torch.optim)
-    assert losses_ours == pytest.approx(losses_theirs, rel=1e-6)
+    close = tolerance(name, torch.float64)
+    assert losses_ours == pytest.approx(losses_theirs, rel=close["rtol"])
     for a, b in zip(params_ours, params_theirs, strict=True):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+        torch.testing.assert_close(a, b, **close)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -18,6 +18,7 @@ import math
 import re
 
 import lion_pytorch
+import numpy as np
 import pytest
 import pytorch_optimizer
 import schedulefree
@@ -25,8 +26,11 @@ import torch
 from torch.optim._muon import _zeropower_via_newtonschulz
 
 from helpers import optim
+from helpers.models import mlp
+from helpers.objectives import parabola
 from helpers.optim.muon import newton_schulz
 from helpers.optim.sam import sharpness
+from helpers.training import fit, run_optimizer
 
 STEPS = 200
 DTYPES = [torch.float32, torch.float64]
@@ -248,6 +252,51 @@ def test_sam_with_sgd_follows_the_closed_form_path_on_a_quadratic():
         torch.testing.assert_close(
             w.detach(), torch.tensor([expected, 0.0, 0.0], dtype=torch.float64), rtol=1e-12, atol=0
         )
+
+
+def test_run_optimizer_gives_sam_its_closure_and_follows_the_closed_form_path():
+    # the path above in one dimension, f(w) = 2 w^2 (lam = 4), through run_optimizer
+    lam, lr, rho, c0 = 4.0, 0.05, 0.1, 3.0
+    path = run_optimizer(
+        parabola(lam / 2),
+        [c0],
+        optim.SAM,
+        15,
+        base_optimizer=torch.optim.SGD,
+        rho=rho,
+        perturb_eps=0.0,
+        lr=lr,
+    )
+    expected = (1 - lr * lam) ** np.arange(16) * (c0 + rho) - rho
+    np.testing.assert_allclose(path.points[:, 0], expected, rtol=1e-12, atol=0)
+
+
+def test_fit_gives_sam_its_closure_on_the_same_mini_batch():
+    # fit's SAM steps equal a hand-written loop of opt.step(closure) over the same batches
+    X, y = torch.randn(40, 3, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 2
+    batches = [(X[:20], y[:20]), (X[20:], y[20:])]
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def sam(net):
+        return optim.SAM(net.parameters(), torch.optim.SGD, rho=0.2, lr=0.1, momentum=0.9)
+
+    by_hand, by_fit = mlp((3, 8, 2), seed=0), mlp((3, 8, 2), seed=0)
+    opt, losses = sam(by_hand), []
+    for _ in range(3):
+        for Xb, yb in batches:
+
+            def closure(Xb=Xb, yb=yb):
+                opt.zero_grad()
+                loss = loss_fn(by_hand(Xb), yb)
+                loss.backward()
+                return loss
+
+            losses.append(closure().item())
+            opt.step(closure)
+    history = fit(by_fit, loss_fn, sam(by_fit), batches, num_epochs=3)
+    np.testing.assert_allclose(history.batch_loss, losses, rtol=0, atol=0)
+    for a, b in zip(by_hand.parameters(), by_fit.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 def test_sam_perturbation_is_rho_times_the_unit_gradient_over_all_groups():
@@ -484,7 +533,10 @@ def test_documented(name):
     doc = OURS[name].__doc__
     for section in ("Parameters", "Notes", "References", "Methods"):
         assert section in doc, section
-    assert "Optimizers of the last five years" in inspect.getmodule(OURS[name]).__doc__
+    chapter = (
+        "Sharpness-aware minimization" if name == "SAM" else "Optimizers of the last five years"
+    )
+    assert f"Introduced in the chapter *{chapter}*" in inspect.getmodule(OURS[name]).__doc__
 
 
 def test_lion_steps_are_plus_or_minus_lr():
