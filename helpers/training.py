@@ -934,7 +934,8 @@ def fit(
         One whose attribute ``requires_closure`` is true (:class:`helpers.optim.SAM`) is
         stepped as ``optimizer.step(closure)``, with a closure that zeroes the gradients and
         evaluates the same mini-batch again; the recorded loss is the first evaluation's, and
-        ``on_after_backward`` sees the first gradient.
+        ``on_after_backward`` sees the first gradient only (clipping there does not clip the
+        gradient that SAM's base optimizer steps with).
     train_loader : iterable of (X, y)
         Mini-batches; a ``torch.utils.data.DataLoader`` or a list of one full batch.
     num_epochs : int
@@ -1090,7 +1091,8 @@ def _train_step(model, loss_fn, optimizer, X, y, callbacks=()) -> float:
 
 
 def _step(optimizer, closure: Callable) -> None:
-    """``optimizer.step()``, or ``optimizer.step(closure)`` if it evaluates again (SAM)."""
+    """``optimizer.step(closure)`` if the optimizer's ``requires_closure`` is true (SAM),
+    else ``optimizer.step()``."""
     if getattr(optimizer, "requires_closure", False):
         optimizer.step(closure)
     else:

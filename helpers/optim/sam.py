@@ -195,10 +195,12 @@ def sharpness(
 ) -> float:
     """Largest eigenvalue of the Hessian of the loss, by power iteration.
 
-    Power iteration on Hessian-vector products ``H v`` (two backward passes, no Hessian is
-    formed), from a random unit vector; the result is the Rayleigh quotient ``v^T H v`` of the
-    last vector. The same method as in the chapter *The learning rate*. Introduced in the
-    chapter *Sharpness-aware minimization*.
+    Power iteration on Hessian-vector products ``H v`` (one backward pass that keeps its graph,
+    then one more backward pass per iteration; no Hessian is formed), from a random unit
+    vector; the result is the Rayleigh quotient ``v^T H v`` of the last vector, an estimate
+    that is too low if ``num_iters`` is too small for the iteration to converge. The same
+    method as in the chapter *The learning rate*.
+    Introduced in the chapter *Sharpness-aware minimization*.
 
     Parameters
     ----------
